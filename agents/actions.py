@@ -1,0 +1,224 @@
+"""Service agent, action side: the model fills the slots, policy decides, the customer confirms."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+from pydantic import BaseModel
+
+from agents.language import say
+from agents.prompts import SLOTS_SYSTEM
+from agents.schemas import BlockCardSlots, TransferSlots
+from finagent import audit
+from finagent.llm import LLMError
+from finagent.models import Action, utcnow
+from graphs.deps import Deps
+from graphs.state import ConversationState
+from policies import get_engine
+from tools.actions import ActionRequest
+from tools.banking import CustomerSnapshot, load_snapshot
+from tools.verdict import Decision, Reason, Verdict
+
+SLOT_SCHEMAS: dict[str, type[BaseModel]] = {"block_card": BlockCardSlots, "transfer": TransferSlots}
+_AMOUNT = re.compile(r"(\d[\d.,' ]*\d|\d)\s*(k|K|千|万)?")
+
+
+def amounts_in(text: str) -> set[Decimal]:
+    """Every amount a customer's message could mean: 20,000 / 20.000 / 20k / 2万 / 1 500."""
+    found: set[Decimal] = set()
+    for raw, suffix in _AMOUNT.findall(text):
+        digits = raw.replace(" ", "").replace("'", "")
+        candidates = {digits.replace(",", ""), digits.replace(".", "").replace(",", ".")}
+        for c in candidates:
+            try:
+                value = Decimal(c)
+            except InvalidOperation:
+                continue
+            found.add(value * {"k": 1000, "K": 1000, "千": 1000, "万": 10000}.get(suffix, 1))
+    return found
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return f"{currency} {amount:,.2f}"
+
+
+def _iban_country(iban: str | None) -> str | None:
+    if iban and re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{8,30}", iban.replace(" ", "").upper()):
+        return iban.replace(" ", "").upper()[:2]
+    return None
+
+
+def _plan(
+    intent: str, slots: BaseModel, snap: CustomerSnapshot, message: str
+) -> tuple[dict[str, Any], str] | str:
+    """Turn model-proposed slots into concrete, checked arguments, or a reason they don't hold."""
+    if intent == "block_card":
+        assert isinstance(slots, BlockCardSlots)
+        active = [c for c in snap.cards if c.status == "active"]
+        wanted = [c for c in active if slots.card_type != "unknown" and slots.card_type in c.product.lower()]
+        card = (wanted or active or [None])[0]
+        if card is None:
+            return "you have no active card to block"
+        return (
+            {"card_id": card.id, "card_last4": card.last4, "reason": slots.reason},
+            f"block your {card.product} card ending {card.last4}",
+        )
+    assert isinstance(slots, TransferSlots)
+    try:
+        amount = Decimal(str(slots.amount)).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        return "the amount is not a number"
+    if amount <= 0 or amount not in {a.quantize(Decimal("0.01")) for a in amounts_in(message)}:
+        return "unclear"  # the model's amount is not one the customer wrote: never act on it
+    if not slots.payee_name.strip():
+        return "unclear"
+    known = next((p for p in snap.known_payees if p.name.lower() == slots.payee_name.strip().lower()), None)
+    iban = (slots.payee_iban or (known.iban if known else None) or "").replace(" ", "").upper() or None
+    country = _iban_country(iban) or (known.country if known else snap.context.country)
+    account = snap.accounts[0]
+    args = {
+        "account_id": account.id,
+        "amount": str(amount),
+        "currency": slots.currency.upper() or "EUR",
+        "payee_name": slots.payee_name.strip(),
+        "payee_iban": iban,
+        "payee_country": country,
+        "new_payee": known is None,
+        "reference": slots.reference,
+    }
+    label = "new payee" if known is None else "saved payee"
+    return args, f"transfer {_money(amount, args['currency'])} to {args['payee_name']} ({label})"
+
+
+def _reasons_text(verdict: Verdict) -> str:
+    return "; ".join(r.explanation for r in verdict.reasons if r.decision == Decision.BLOCK) or "policy"
+
+
+async def propose_action(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    deps, language, intent = runtime.context, state.get("language", "en"), state["intent"]
+    message = state["user_message"]
+    try:
+        slots = await deps.llm.structured(
+            [{"role": "system", "content": SLOTS_SYSTEM}, {"role": "user", "content": message}],
+            SLOT_SCHEMAS[intent],
+        )
+    except LLMError:
+        return {"reply": say("slots_unclear", language), "status": "error", "action": None}
+    now = utcnow()
+    async with deps.sessions() as session:
+        snap = await load_snapshot(session, state["customer_id"], now)
+        plan = _plan(intent, slots, snap, message)
+        if isinstance(plan, str):
+            if plan == "unclear":
+                return {"reply": say("slots_unclear", language), "status": "error", "action": None}
+            return {"reply": say("failed", language, reason=plan), "status": "blocked", "action": None}
+        args, summary = plan
+        request = ActionRequest(
+            action=intent,
+            args=args,
+            customer=snap.context,
+            history=snap.history,
+            known_payees=[p.name for p in snap.known_payees],
+            now=now,
+        )
+        verdict = get_engine(deps.settings.policy_dir).check_action(request)
+        if intent == "transfer" and Decimal(args["amount"]) > snap.accounts[0].balance:
+            verdict = Verdict.combine(
+                [
+                    verdict,
+                    Verdict(
+                        decision=Decision.BLOCK,
+                        policy_version=verdict.policy_version,
+                        reasons=[
+                            Reason(
+                                rule_id="LEDGER-BALANCE",
+                                reason_code="INSUFFICIENT_FUNDS",
+                                severity="high",
+                                explanation="the amount is more than the available balance",
+                                evidence={"amount": args["amount"]},
+                                decision=Decision.BLOCK,
+                            )
+                        ],
+                    ),
+                ],
+                verdict.policy_version,
+            )
+        action_id = uuid.uuid4().hex
+        blocked = verdict.decision == Decision.BLOCK
+        action = Action(
+            id=action_id,
+            thread_id=state["thread_id"],
+            run_id=state["run_id"],
+            customer_id=state["customer_id"],
+            type=intent,
+            args=args,
+            summary=summary,
+            verdict=verdict.model_dump(mode="json"),
+            rationale=f'Customer wrote: "{message[:300]}". Proposed by the service agent; slots checked '
+            f"against the message and the ledger.",
+            status="blocked" if blocked else "confirm",
+        )
+        session.add(action)
+        await audit.record(
+            session,
+            actor="agent:service",
+            kind="action.proposed",
+            subject=action_id,
+            payload={
+                "type": intent,
+                "args": args,
+                "verdict": verdict.model_dump(mode="json"),
+                "customer_id": state["customer_id"],
+            },
+        )
+        await session.commit()
+    public = {"action_id": action_id, "type": intent, "args": args, "summary": summary}
+    if blocked:
+        return {
+            "reply": say("blocked", language, reasons=_reasons_text(verdict)),
+            "status": "blocked",
+            "action": public,
+            "verdict": verdict.model_dump(mode="json"),
+        }
+    return {
+        "reply": say("confirm", language, summary=summary),
+        "status": "confirm",
+        "action": public,
+        "verdict": verdict.model_dump(mode="json"),
+    }
+
+
+async def confirm(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    """Waits for the customer's yes or no. Nothing before interrupt() has side effects: it re-runs."""
+    action, language = state["action"], state.get("language", "en")
+    assert action is not None
+    answer = interrupt({"kind": "confirm", "action_id": action["action_id"]})
+    confirmed = bool(answer.get("confirm")) if isinstance(answer, dict) else False
+    needs_approval = (state.get("verdict") or {}).get("decision") == Decision.REQUIRE_APPROVAL
+    new_status = ("pending_approval" if needs_approval else "confirmed") if confirmed else "cancelled"
+    async with runtime.context.sessions() as session:
+        row = await session.get(Action, action["action_id"], with_for_update=True)
+        assert row is not None
+        if row.status == "confirm":
+            row.status = new_status
+            await audit.record(
+                session,
+                actor=f"customer:{state['customer_id']}",
+                kind="action.confirmed" if confirmed else "action.cancelled",
+                subject=row.id,
+                payload={},
+            )
+            await session.commit()
+    if not confirmed:
+        return {"reply": say("cancelled", language), "status": "cancelled"}
+    if needs_approval:
+        return {
+            "reply": say("pending", language, summary=action["summary"].capitalize()),
+            "status": "pending_approval",
+        }
+    return {"status": "confirmed"}

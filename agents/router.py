@@ -1,0 +1,123 @@
+"""Routes a customer message to an intent and an agent.
+
+An embedding nearest-neighbour classifier over labelled examples decides without an LLM call when it
+is confident; otherwise the model picks from the same closed set of intents with JSON-schema output.
+Sentence embeddings place "how do I block a card?" next to "block my card", so a deterministic
+speech-act check has the last word between asking about an action and asking for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import re
+
+import numpy as np
+import yaml
+from pydantic import BaseModel
+
+Intent = Literal["question", "block_card", "transfer", "handoff", "greeting"]
+INTENTS_FILE = Path(__file__).with_name("intents.yaml")
+
+Embed = Callable[[Sequence[str]], np.ndarray]  # returns L2-normalised rows
+ACTION_INTENTS = ("block_card", "transfer")
+
+_ASKS_HOW = re.compile(
+    r"^\s*(how|what|when|where|why|which|who|is|are|does|do i|do you|can i|could i|should i|may i|am i|"
+    r"will|would it)\b|\?\s*$|怎么|怎样|如何|什么|吗|多少|哪|为什么|是否",
+    re.IGNORECASE,
+)
+_ASKS_FOR = re.compile(
+    r"^\s*(please|pls|can you|could you|would you|will you|i want|i'd like|i would like|i need you)\b|"
+    r"\bplease\b|\bnow\b|immediately|right away|请|帮我|马上|立即|立刻",
+    re.IGNORECASE,
+)
+
+
+def asks_how(text: str) -> bool:
+    """True for a question about how something works, not a request to do it now."""
+    return bool(_ASKS_HOW.search(text)) and not _ASKS_FOR.search(text)
+
+
+@dataclass(frozen=True)
+class Route:
+    intent: Intent
+    agent: str
+    action: str | None
+    confidence: float
+    by: Literal["embedding", "llm"]
+
+
+class IntentChoice(BaseModel):
+    intent: Intent
+
+
+@dataclass
+class IntentSpec:
+    name: Intent
+    agent: str
+    action: str | None
+    examples: list[str]
+
+
+def load_intents(path: Path = INTENTS_FILE) -> list[IntentSpec]:
+    data: dict[str, Any] = yaml.safe_load(path.read_text())
+    return [
+        IntentSpec(name=name, agent=spec["agent"], action=spec.get("action"), examples=list(spec["examples"]))
+        for name, spec in data["intents"].items()
+    ]
+
+
+class EmbeddingRouter:
+    """k-nearest-neighbour vote over example embeddings; confidence is the vote's share."""
+
+    def __init__(
+        self,
+        embed: Embed,
+        intents: list[IntentSpec] | None = None,
+        *,
+        k: int = 7,
+        min_confidence: float = 0.6,
+        min_similarity: float = 0.35,
+        temperature: float = 0.05,
+    ) -> None:
+        self._embed = embed
+        self.intents = {spec.name: spec for spec in (intents or load_intents())}
+        self.k = k
+        self.min_confidence = min_confidence
+        self.min_similarity = min_similarity
+        self.temperature = temperature
+
+    @cached_property
+    def _index(self) -> tuple[np.ndarray, list[Intent]]:
+        labels: list[Intent] = [s.name for s in self.intents.values() for _ in s.examples]
+        vectors = self._embed([e for s in self.intents.values() for e in s.examples])
+        return vectors, labels
+
+    def classify(self, text: str) -> Route | None:
+        """The confident route, or None when the LLM should decide."""
+        vectors, labels = self._index
+        sims = vectors @ self._embed([text])[0]
+        top = np.argsort(-sims)[: self.k]
+        if sims[top[0]] < self.min_similarity:
+            return None
+        # Softmax-weighted vote: a near-exact example outweighs several loose ones.
+        weights = np.exp((sims[top] - sims[top[0]]) / self.temperature)
+        votes: dict[Intent, float] = {}
+        for i, w in zip(top, weights, strict=True):
+            votes[labels[i]] = votes.get(labels[i], 0.0) + float(w)
+        best = max(votes, key=votes.__getitem__)
+        confidence = votes[best] / float(weights.sum())
+        if best in ACTION_INTENTS and asks_how(text):
+            best = "question"
+        if confidence < self.min_confidence:
+            return None
+        return self.route_for(best, confidence, "embedding")
+
+    def route_for(self, intent: Intent, confidence: float, by: Literal["embedding", "llm"]) -> Route:
+        spec = self.intents[intent]
+        return Route(intent=intent, agent=spec.agent, action=spec.action, confidence=confidence, by=by)

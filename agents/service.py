@@ -1,0 +1,143 @@
+"""Service agent, knowledge side: answers from the knowledge base with citations, never a guessed number."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
+from tools.text_check import check_outgoing_text
+
+from agents.language import say
+from agents.prompts import ANSWER_SYSTEM
+from finagent.llm import LLMError
+from graphs.deps import Deps
+from graphs.state import ConversationState
+from knowledge.types import Hit
+from tools.verdict import Decision
+
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？\n])")
+MAX_PASSAGE_CHARS = 900
+
+
+def _passages(hits: list[Hit]) -> str:
+    return "\n\n".join(
+        f"[{i}] {h.title} - {h.section}\n{h.text[:MAX_PASSAGE_CHARS]}" for i, h in enumerate(hits, 1)
+    )
+
+
+def citations_for(hits: list[Hit]) -> list[dict[str, str]]:
+    seen: set[tuple[str, str]] = set()
+    out: list[dict[str, str]] = []
+    for h in hits:
+        if (h.doc_id, h.section) not in seen:
+            seen.add((h.doc_id, h.section))
+            out.append({"doc_id": h.doc_id, "title": h.title, "section": h.section})
+    return out
+
+
+def extractive_reply(lead: str, hit: Hit) -> str:
+    excerpt = hit.text.strip()
+    if len(excerpt) > 600:
+        excerpt = excerpt[:600].rsplit(" ", 1)[0] + " …"
+    return f"{lead}\n\n{hit.title} – {hit.section}:\n{excerpt}"
+
+
+async def gated_sentences(
+    tokens: AsyncIterator[str], passes: Callable[[str], bool]
+) -> AsyncIterator[tuple[str, bool]]:
+    """Release text a sentence at a time, only while everything written so far passes the checks.
+
+    Yields (sentence, released). Once a sentence fails, nothing more is released, so a prohibited claim
+    never reaches the customer's screen, even for a moment.
+    """
+    buffer, text, released = "", "", True
+    async for token in tokens:
+        buffer += token
+        parts = _SENTENCE_END.split(buffer)
+        for sentence in parts[:-1]:
+            text += sentence
+            released = released and passes(text)
+            yield sentence, released
+        buffer = parts[-1]
+    if buffer:
+        text += buffer
+        released = released and passes(text)
+        yield buffer, released
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+
+
+def passes_checks(text: str, allowed_numbers: set[str]) -> bool:
+    """Deterministic checks run on every sentence before release: compliance and number support."""
+    if check_outgoing_text(text).verdict.decision == Decision.BLOCK:
+        return False
+    return _numbers(text) <= allowed_numbers
+
+
+async def answer(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    deps, language = runtime.context, state.get("language", "en")
+    query = state["user_message"]
+    hits = await asyncio.to_thread(deps.retriever.search, query, k=5, audience="public")
+    relevant = [h for h in hits if h.relevance >= deps.settings.kb_min_relevance]
+    if not relevant:
+        return {"reply": say("no_answer", language), "status": "no_answer", "citations": [], "hits": []}
+    top = relevant[:3]
+    messages = [
+        {
+            "role": "system",
+            "content": ANSWER_SYSTEM.format(
+                passages=_passages(top), language="Chinese" if language == "zh" else "English"
+            ),
+        },
+        *state.get("history", [])[-4:],
+        {"role": "user", "content": query},
+    ]
+    # Numbers may come from the passages or from the customer's own message, nowhere else.
+    allowed = _numbers(" ".join(f"{h.title} {h.section} {h.text}" for h in top) + " " + query)
+    write = get_stream_writer()
+    parts: list[str] = []
+    all_released = True
+    try:
+        async for sentence, released in gated_sentences(
+            deps.llm.stream(messages), lambda t: passes_checks(t, allowed)
+        ):
+            parts.append(sentence)
+            all_released = all_released and released
+            if released:
+                write({"type": "token", "text": sentence})
+    except LLMError:
+        reply = extractive_reply(say("llm_down", language), top[0])
+        return {
+            "reply": reply,
+            "status": "answered",
+            "citations": citations_for(top[:1]),
+            "hits": [h.model_dump() for h in top],
+            "notice": "llm_unavailable",
+        }
+    reply = "".join(parts).strip()
+    grounding = deps.check_grounding(reply, top)
+    if not reply or not grounding.grounded or not all_released:
+        # An unsupported number or claim: fall back to the documentation's own words.
+        reply = extractive_reply(say("ungrounded", language), top[0])
+        return {
+            "reply": reply,
+            "status": "answered",
+            "citations": citations_for(top[:1]),
+            "hits": [h.model_dump() for h in top],
+            "notice": "ungrounded_replaced",
+        }
+    return {
+        "reply": reply,
+        "status": "answered",
+        "citations": citations_for(top),
+        "hits": [h.model_dump() for h in top],
+    }

@@ -1,0 +1,1 @@
+"""finagent core: settings, database, LLM client, embedded vLLM launcher and CLI."""

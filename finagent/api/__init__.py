@@ -1,0 +1,1 @@
+"""HTTP layer: thin routes over finagent.conversations and finagent.approvals."""

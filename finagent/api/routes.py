@@ -1,0 +1,152 @@
+"""Routes. Errors are `{"error": {"code", "message"}}`; SSE streams for chat."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from finagent import approvals, audit, conversations
+from finagent.api.deps import CustomerDep, OfficerDep, RuntimeDep
+from finagent.auth import Principal, check_password, issue_token
+from finagent.metrics import CHAT_EVENTS
+from finagent.models import AuditEntry, User
+
+router = APIRouter(prefix="/api")
+
+
+class LoginIn(BaseModel):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=256)
+
+
+class ChatIn(BaseModel):
+    thread_id: str | None = Field(default=None, max_length=64)
+    message: str
+
+
+class ConfirmIn(BaseModel):
+    thread_id: str = Field(max_length=64)
+    action_id: str = Field(max_length=64)
+    confirm: bool
+
+
+class DecisionIn(BaseModel):
+    decision: Literal["approve", "reject"]
+    reason_code: str = Field(default="", max_length=64)
+    note: str = Field(default="", max_length=2000)
+
+
+def sse(events: AsyncIterator[tuple[str, dict[str, Any]]]) -> StreamingResponse:
+    async def body() -> AsyncIterator[str]:
+        async for name, data in events:
+            CHAT_EVENTS.labels(event=name if name != "message" else f"message:{data.get('status')}").inc()
+            yield f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+        yield "event: done\ndata: {}\n\n"
+
+    return StreamingResponse(
+        body(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.post("/auth/login")
+async def login(body: LoginIn, rt: RuntimeDep) -> dict[str, str]:
+    async with rt.sessions() as session:
+        user = await session.scalar(select(User).where(User.username == body.username))
+    if user is None or not check_password(body.password, user.password_hash):
+        raise HTTPException(401, "wrong username or password")
+    principal = Principal(subject=user.subject, role=user.role, display_name=user.display_name)  # type: ignore[arg-type]
+    token = issue_token(principal, rt.settings.auth_secret.get_secret_value(), rt.settings.token_ttl_s)
+    return {"token": token, "role": user.role, "subject": user.subject, "display_name": user.display_name}
+
+
+@router.post("/chat")
+async def chat(body: ChatIn, rt: RuntimeDep, customer: CustomerDep) -> StreamingResponse:
+    text = conversations.validate_message(body.message, rt.settings.max_message_chars)
+    thread = await conversations.open_thread(rt, customer, body.thread_id, text)
+    return sse(conversations.chat(rt, customer, thread, text))
+
+
+@router.post("/chat/confirm")
+async def confirm(body: ConfirmIn, rt: RuntimeDep, customer: CustomerDep) -> StreamingResponse:
+    thread, action = await conversations.confirmable(rt, customer, body.thread_id, body.action_id)
+    return sse(conversations.confirm(rt, thread, action.id, body.confirm))
+
+
+@router.get("/threads")
+async def threads(rt: RuntimeDep, customer: CustomerDep) -> list[dict[str, Any]]:
+    return await conversations.list_threads(rt, customer)
+
+
+@router.get("/threads/{thread_id}")
+async def thread(thread_id: str, rt: RuntimeDep, customer: CustomerDep) -> dict[str, Any]:
+    return await conversations.thread_view(rt, customer, thread_id)
+
+
+@router.get("/approvals/reason-codes")
+async def reason_codes(_: OfficerDep) -> list[dict[str, str]]:
+    return [{"code": code, "label": v["label"]} for code, v in approvals.REASON_CODES.items()]
+
+
+@router.get("/approvals")
+async def approval_list(rt: RuntimeDep, _: OfficerDep, status: str = "pending") -> list[dict[str, Any]]:
+    if status not in ("pending", "approved", "rejected", "all"):
+        raise HTTPException(422, "status must be pending, approved, rejected or all")
+    return await approvals.list_items(rt, status)
+
+
+@router.get("/approvals/{item_id}")
+async def approval_item(item_id: int, rt: RuntimeDep, _: OfficerDep) -> dict[str, Any]:
+    return await approvals.get_item(rt, item_id)
+
+
+@router.post("/approvals/{item_id}/claim")
+async def approval_claim(item_id: int, rt: RuntimeDep, officer: OfficerDep) -> dict[str, Any]:
+    return await approvals.claim(rt, officer, item_id)
+
+
+@router.post("/approvals/{item_id}/release")
+async def approval_release(item_id: int, rt: RuntimeDep, officer: OfficerDep) -> dict[str, Any]:
+    return await approvals.claim(rt, officer, item_id, release=True)
+
+
+@router.post("/approvals/{item_id}/decision")
+async def approval_decision(
+    item_id: int, body: DecisionIn, rt: RuntimeDep, officer: OfficerDep
+) -> dict[str, Any]:
+    return await approvals.decide(
+        rt, officer, item_id, decision=body.decision, reason_code=body.reason_code, note=body.note
+    )
+
+
+@router.get("/audit")
+async def audit_entries(rt: RuntimeDep, _: OfficerDep, limit: int = 100) -> list[dict[str, Any]]:
+    async with rt.sessions() as session:
+        rows = (
+            await session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(min(limit, 1000)))
+        ).all()
+    return [
+        {
+            "seq": e.seq,
+            "at": e.at.isoformat(),
+            "actor": e.actor,
+            "kind": e.kind,
+            "subject": e.subject,
+            "payload": e.payload,
+            "hash": e.hash,
+        }
+        for e in rows
+    ]
+
+
+@router.get("/audit/verify")
+async def audit_verify(rt: RuntimeDep, _: OfficerDep) -> dict[str, Any]:
+    async with rt.sessions() as session:
+        return (await audit.verify(session)).model_dump()

@@ -1,0 +1,268 @@
+"""The compliance queue: claim, decide, and resume the held run once enough officers have decided.
+
+Only a named officer releases an action (invariant 2): the decision is recorded with identity, reason
+code and note; an officer cannot decide the same item twice; items that need two approvers need two
+different officers. The status change that releases an action is a conditional UPDATE, so concurrent
+approvals resume the run once, and execution is idempotent behind it (invariant 3).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.types import Command
+from sqlalchemy import func, select, update
+
+from finagent import audit
+from finagent.auth import Principal
+from finagent.conversations import NotFound, action_public, store_outcome
+from finagent.models import Action, ApprovalDecision, ApprovalItem, Customer, Message, utcnow
+from finagent.runtime import AppRuntime
+
+# Reason codes an officer picks when rejecting. Customers see only the neutral text: telling a customer
+# that a transfer looked like money laundering would be tipping-off.
+REASON_CODES: dict[str, dict[str, str]] = {
+    "SUSPECTED_FRAUD": {"label": "Suspected fraud", "customer": "it did not pass our security review"},
+    "AML_CONCERN": {"label": "AML concern", "customer": "it did not pass our security review"},
+    "SANCTIONS_MATCH": {
+        "label": "Sanctions or watch-list match",
+        "customer": "it did not pass our security review",
+    },
+    "INSUFFICIENT_DOCUMENTATION": {
+        "label": "Documentation needed",
+        "customer": "we need more information from you; please contact us",
+    },
+    "LIMIT_EXCEEDED": {"label": "Over the customer's limit", "customer": "it is over your account's limit"},
+    "CUSTOMER_REQUEST": {"label": "Customer withdrew the request", "customer": "you asked us to stop it"},
+    "OTHER": {"label": "Other", "customer": "it could not be approved; please contact us for details"},
+}
+
+
+class ApprovalConflict(Exception):
+    """The item's state forbids this step (claimed by another officer, already decided, ...)."""
+
+
+class ApprovalForbidden(Exception):
+    """This officer may not take this step (e.g. approving twice)."""
+
+
+async def _decisions(session: Any, item_id: int) -> list[ApprovalDecision]:
+    return list(
+        (
+            await session.scalars(
+                select(ApprovalDecision)
+                .where(ApprovalDecision.item_id == item_id)
+                .order_by(ApprovalDecision.id)
+            )
+        ).all()
+    )
+
+
+async def _public(session: Any, item: ApprovalItem, *, detail: bool = False) -> dict[str, Any]:
+    action = await session.get(Action, item.action_id)
+    customer = await session.get(Customer, item.customer_id)
+    out: dict[str, Any] = {
+        "id": item.id,
+        "thread_id": item.thread_id,
+        "customer_id": item.customer_id,
+        "customer_name": customer.name if customer else "",
+        "action": action_public(action),
+        "rationale": action.rationale if action else "",
+        "status": item.status,
+        "approvals_needed": item.approvals_needed,
+        "claimed_by": item.claimed_by,
+        "decisions": [
+            {
+                "approver": d.approver,
+                "decision": d.decision,
+                "reason_code": d.reason_code,
+                "note": d.note,
+                "at": d.at.isoformat(),
+            }
+            for d in await _decisions(session, item.id)
+        ],
+        "created_at": item.created_at.isoformat(),
+    }
+    if detail:
+        msgs = (
+            await session.scalars(
+                select(Message).where(Message.thread_id == item.thread_id).order_by(Message.id)
+            )
+        ).all()
+        out["conversation"] = [
+            {"role": m.role, "content": m.content, "status": m.status, "created_at": m.created_at.isoformat()}
+            for m in msgs
+        ]
+        out["customer_profile"] = (
+            None
+            if customer is None
+            else {
+                "customer_id": customer.id,
+                "name": customer.name,
+                "country": customer.country,
+                "kyc_status": customer.kyc_status,
+                "risk_profile": customer.risk_profile,
+                "account_opened": customer.account_opened.isoformat(),
+                "last_activity": customer.last_activity.isoformat() if customer.last_activity else None,
+            }
+        )
+    return out
+
+
+async def list_items(rt: AppRuntime, status: str) -> list[dict[str, Any]]:
+    async with rt.sessions() as session:
+        q = select(ApprovalItem).order_by(ApprovalItem.id.desc()).limit(200)
+        if status != "all":
+            q = q.where(ApprovalItem.status == status)
+        return [await _public(session, item) for item in (await session.scalars(q)).all()]
+
+
+async def get_item(rt: AppRuntime, item_id: int) -> dict[str, Any]:
+    async with rt.sessions() as session:
+        item = await session.get(ApprovalItem, item_id)
+        if item is None:
+            raise NotFound("no such approval item")
+        return await _public(session, item, detail=True)
+
+
+async def claim(rt: AppRuntime, officer: Principal, item_id: int, *, release: bool = False) -> dict[str, Any]:
+    async with rt.sessions() as session:
+        item = await session.get(ApprovalItem, item_id, with_for_update=True)
+        if item is None:
+            raise NotFound("no such approval item")
+        if item.status != "pending":
+            raise ApprovalConflict(f"item is {item.status}")
+        if item.claimed_by not in (None, officer.subject):
+            raise ApprovalConflict(f"item is claimed by {item.claimed_by}")
+        if release:
+            item.claimed_by, item.claimed_at = None, None
+        else:
+            item.claimed_by, item.claimed_at = officer.subject, utcnow()
+        await audit.record(
+            session,
+            actor=f"officer:{officer.subject}",
+            kind="approval.released" if release else "approval.claimed",
+            subject=item.action_id,
+            payload={"item_id": item.id},
+        )
+        await session.commit()
+        return await _public(session, item)
+
+
+async def decide(
+    rt: AppRuntime, officer: Principal, item_id: int, *, decision: str, reason_code: str, note: str
+) -> dict[str, Any]:
+    if decision not in ("approve", "reject"):
+        raise ValueError("decision must be 'approve' or 'reject'")
+    if decision == "reject" and reason_code not in REASON_CODES:
+        raise ValueError(f"a rejection needs a reason code, one of {', '.join(REASON_CODES)}")
+    async with rt.lock(f"approval:{item_id}"):
+        resume: dict[str, Any] | None = None
+        async with rt.sessions() as session:
+            item = await session.get(ApprovalItem, item_id, with_for_update=True)
+            if item is None:
+                raise NotFound("no such approval item")
+            if item.status != "pending":
+                raise ApprovalConflict(f"item is already {item.status}")
+            if item.claimed_by != officer.subject:
+                raise ApprovalConflict(
+                    "claim the item before deciding"
+                    if item.claimed_by is None
+                    else f"item is claimed by {item.claimed_by}"
+                )
+            if any(d.approver == officer.subject for d in await _decisions(session, item.id)):
+                raise ApprovalForbidden("you have already decided this item; another officer must take it")
+            session.add(
+                ApprovalDecision(
+                    item_id=item.id,
+                    approver=officer.subject,
+                    decision=decision,
+                    reason_code=reason_code,
+                    note=note,
+                )
+            )
+            await audit.record(
+                session,
+                actor=f"officer:{officer.subject}",
+                kind=f"approval.{decision}",
+                subject=item.action_id,
+                payload={"item_id": item.id, "reason_code": reason_code, "note": note},
+            )
+            approvals = (
+                await session.scalar(
+                    select(func.count())
+                    .select_from(ApprovalDecision)
+                    .where(ApprovalDecision.item_id == item.id, ApprovalDecision.decision == "approve")
+                )
+                or 0
+            )
+            final = (
+                "rejected"
+                if decision == "reject"
+                else ("approved" if approvals >= item.approvals_needed else None)
+            )
+            if final is None:
+                item.claimed_by, item.claimed_at = None, None  # free it for the next approver
+            else:
+                won = await session.execute(
+                    update(ApprovalItem)
+                    .where(ApprovalItem.id == item.id, ApprovalItem.status == "pending")
+                    .values(status=final, decided_at=utcnow(), claimed_by=None)
+                )
+                if won.rowcount != 1:  # type: ignore[attr-defined]
+                    await session.rollback()
+                    raise ApprovalConflict("item was decided concurrently")
+                await session.execute(update(Action).where(Action.id == item.action_id).values(status=final))
+                resume = {
+                    "decision": decision,
+                    "reason_code": reason_code,
+                    "reason_text": REASON_CODES.get(reason_code, REASON_CODES["OTHER"])["customer"],
+                    "approvers": [officer.subject],
+                }
+            await session.commit()
+            action = await session.get(Action, item.action_id)
+        if resume is not None and action is not None:
+            await resume_run(rt, action, resume)
+        return await get_item(rt, item_id)
+
+
+async def resume_run(rt: AppRuntime, action: Action, resume: dict[str, Any]) -> None:
+    """Continue the held run with the officers' decision and post the outcome in the conversation."""
+    async with rt.lock(action.thread_id):
+        config = {"configurable": {"thread_id": action.run_id}}
+        await rt.graph.ainvoke(Command(resume=resume), config, context=rt.deps)
+        state = await rt.graph.aget_state(config)
+        await store_outcome(rt, action.thread_id, dict(state.values))
+
+
+async def resume_unfinished(rt: AppRuntime) -> int:
+    """After a crash between the decision and the execution: finish what officers already decided."""
+    async with rt.sessions() as session:
+        rows = (
+            await session.execute(
+                select(Action, ApprovalItem)
+                .join(ApprovalItem, ApprovalItem.action_id == Action.id)
+                .where(
+                    Action.status.in_(("approved", "rejected")),
+                    ApprovalItem.status.in_(("approved", "rejected")),
+                )
+            )
+        ).all()
+    count = 0
+    for action, item in rows:
+        state = await rt.graph.aget_state({"configurable": {"thread_id": action.run_id}})
+        if not state.next:  # the run already finished
+            continue
+        async with rt.sessions() as session:
+            last = (await _decisions(session, item.id))[-1]
+        await resume_run(
+            rt,
+            action,
+            {
+                "decision": "approve" if item.status == "approved" else "reject",
+                "reason_code": last.reason_code,
+                "reason_text": REASON_CODES.get(last.reason_code, REASON_CODES["OTHER"])["customer"],
+            },
+        )
+        count += 1
+    return count

@@ -1,0 +1,129 @@
+"""The `finagent` command. Each domain registers its own subcommands; heavy imports stay inside
+the commands so `finagent --help` is instant."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from finagent.settings import get_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address (default: HOST setting)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default: PORT setting)")] = None,
+) -> None:
+    """Run the web server: chat API, approvals API, widget and console."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run("server:app", host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+@app.command("eval")
+def eval_(
+    suite: Annotated[list[str], typer.Option(help="suite name, repeatable, or 'all'")],
+    out: Annotated[Path, typer.Option(help="output folder for results.json and report.md")],
+    corpus: Annotated[Path | None, typer.Option(help="another folder of documents")] = None,
+    questions: Annotated[Path | None, typer.Option(help="a question file for --corpus")] = None,
+    no_progress: Annotated[bool, typer.Option(help="hide progress bars")] = False,
+) -> None:
+    """Run eval suites; exits 1 when a regression gate fails."""
+    from evals import runner
+    from evals.suites import SUITES
+
+    names = sorted(SUITES) if suite == ["all"] else suite
+    unknown = [n for n in names if n not in SUITES]
+    if unknown:
+        typer.echo(f"unknown suite(s): {', '.join(unknown)}; known: {', '.join(sorted(SUITES))}", err=True)
+        raise typer.Exit(2)
+    options = {"corpus": corpus, "questions": questions}
+    ok = runner.run(names, out, get_settings(), options, progress=not no_progress)
+    for name in names:
+        folder = out if len(names) == 1 else out / name
+        data = json.loads((folder / "results.json").read_text())
+        typer.echo(f"{name}: {'PASS' if data['passed'] else 'FAIL'} {json.dumps(data['metrics'])}")
+    typer.echo(f"report: {out}")
+    raise typer.Exit(0 if ok else 1)
+
+
+bench_app = typer.Typer(no_args_is_help=True, help="Re-runnable benchmarks; results go to DIR/results.json.")
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("retrieval")
+def bench_retrieval(out: Annotated[Path, typer.Option()]) -> None:
+    """Retrieval latency per corpus size, ingest throughput, re-ingest time."""
+    from bench import retrieval
+
+    retrieval.main(out, get_settings())
+
+
+@bench_app.command("policy")
+def bench_policy(out: Annotated[Path, typer.Option()]) -> None:
+    """Screening latency, batch throughput, scorecard AUC, AMLSim precision/recall."""
+    from bench import policy
+
+    policy.main(out, get_settings())
+
+
+audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit trail.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit chain; exits 1 at the first altered, missing or reordered entry."""
+    import asyncio
+
+    from finagent import audit
+    from finagent.db import make_engine, make_sessionmaker
+
+    async def check() -> audit.ChainReport:
+        engine = make_engine(get_settings().database)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                return await audit.verify(session)
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(check())
+    typer.echo(report.model_dump_json())
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command("migrate")
+def migrate() -> None:
+    """Upgrade the database schema to the newest revision (the server also does this on start)."""
+    from finagent.db import upgrade
+
+    upgrade(get_settings())
+    typer.echo("database schema is up to date")
+
+
+def _register_domains() -> None:
+    from finagent import llm_cli
+    from knowledge import cli as kb_cli
+    from policies import cli as policy_cli
+
+    llm_cli.register(app)
+    kb_cli.register(app)
+    policy_cli.register(app)
+
+
+_register_domains()
+
+
+def main() -> None:  # pragma: no cover - console entry
+    sys.exit(app())
+
+
+if __name__ == "__main__":
+    main()

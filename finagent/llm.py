@@ -1,0 +1,165 @@
+"""The only way the application talks to a model: the OpenAI-compatible API of a vLLM endpoint.
+
+Three calls cover what agents need: streamed prose, JSON-schema structured output (guided decoding),
+and a named tool call. Failures come out as two exception families so nodes can degrade clearly:
+`LLMUnavailable` (connection, timeout, 5xx) and `LLMBadOutput` (a reply that does not fit the schema).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol, TypeVar
+
+import openai
+from pydantic import BaseModel, ValidationError
+
+from finagent.settings import Settings
+
+T = TypeVar("T", bound=BaseModel)
+ChatMessage = dict[str, str]
+
+
+class LLMError(Exception):
+    def __init__(self, message: str, *, model_name: str = "", status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.model_name = model_name
+        self.status_code = status_code
+
+
+class LLMUnavailable(LLMError):
+    """The endpoint could not be reached, timed out, or answered with a server error."""
+
+
+class LLMBadOutput(LLMError):
+    """The endpoint answered, but not with something the schema accepts."""
+
+
+class ChatModel(Protocol):
+    name: str
+
+    def stream(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int | None = None
+    ) -> AsyncIterator[str]: ...
+
+    async def structured(self, messages: Sequence[ChatMessage], schema: type[T]) -> T: ...
+
+    async def tool_call(self, messages: Sequence[ChatMessage], tool: type[T], *, description: str) -> T: ...
+
+
+def _schema_name(schema: type[BaseModel]) -> str:
+    return schema.__name__[:64]
+
+
+class OpenAIChatModel:
+    def __init__(self, *, base_url: str, api_key: str, model: str, settings: Settings) -> None:
+        self.name = model
+        self._settings = settings
+        self._client = openai.AsyncOpenAI(
+            base_url=base_url,
+            api_key=api_key or "unset",
+            timeout=settings.llm_timeout_s,
+            max_retries=settings.llm_max_retries,
+        )
+
+    def _wrap(self, exc: Exception) -> LLMError:
+        if isinstance(exc, openai.APIStatusError):
+            cls = (
+                LLMUnavailable
+                if exc.status_code >= 500 or exc.status_code in (401, 403, 404, 429)
+                else LLMBadOutput
+            )
+            return cls(
+                f"model endpoint answered {exc.status_code}",
+                model_name=self.name,
+                status_code=exc.status_code,
+            )
+        if isinstance(exc, openai.APIConnectionError | openai.APITimeoutError):
+            return LLMUnavailable(f"model endpoint unreachable: {exc}", model_name=self.name)
+        return LLMBadOutput(f"unexpected model reply: {exc}", model_name=self.name)
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int | None = None
+    ) -> AsyncIterator[str]:
+        try:
+            stream = await self._client.chat.completions.create(
+                model=self.name,
+                messages=list(messages),  # type: ignore[arg-type]
+                temperature=self._settings.llm_temperature,
+                max_tokens=max_tokens or self._settings.llm_max_tokens,
+                stream=True,
+            )
+            async for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    yield chunk.choices[0].delta.content
+        except openai.OpenAIError as exc:
+            raise self._wrap(exc) from exc
+
+    async def structured(self, messages: Sequence[ChatMessage], schema: type[T]) -> T:
+        try:
+            resp = await self._client.chat.completions.create(
+                model=self.name,
+                messages=list(messages),  # type: ignore[arg-type]
+                temperature=0.0,
+                max_tokens=self._settings.llm_max_tokens,
+                response_format={
+                    "type": "json_schema",
+                    "json_schema": {"name": _schema_name(schema), "schema": schema.model_json_schema()},
+                },
+            )
+        except openai.OpenAIError as exc:
+            raise self._wrap(exc) from exc
+        content = (resp.choices[0].message.content or "") if resp.choices else ""
+        try:
+            return schema.model_validate_json(content)
+        except ValidationError as exc:
+            raise LLMBadOutput(
+                f"reply does not fit {schema.__name__}: {content[:200]!r}", model_name=self.name
+            ) from exc
+
+    async def tool_call(self, messages: Sequence[ChatMessage], tool: type[T], *, description: str) -> T:
+        name = _schema_name(tool)
+        try:
+            resp = await self._client.chat.completions.create(
+                model=self.name,
+                messages=list(messages),  # type: ignore[arg-type]
+                temperature=0.0,
+                max_tokens=self._settings.llm_max_tokens,
+                tools=[
+                    {
+                        "type": "function",
+                        "function": {
+                            "name": name,
+                            "description": description,
+                            "parameters": tool.model_json_schema(),
+                        },
+                    }
+                ],
+                tool_choice={"type": "function", "function": {"name": name}},
+            )
+        except openai.OpenAIError as exc:
+            raise self._wrap(exc) from exc
+        calls = resp.choices[0].message.tool_calls if resp.choices else None
+        if not calls:
+            raise LLMBadOutput("no tool call in reply", model_name=self.name)
+        arguments: Any = getattr(calls[0], "function", None)
+        try:
+            return tool.model_validate(json.loads(arguments.arguments if arguments else ""))
+        except (ValueError, ValidationError) as exc:
+            raise LLMBadOutput(f"tool arguments do not fit {name}", model_name=self.name) from exc
+
+    async def health(self) -> bool:
+        try:
+            await self._client.models.list()
+        except openai.OpenAIError:
+            return False
+        return True
+
+
+def chat_model_from_settings(settings: Settings) -> OpenAIChatModel:
+    from finagent.embedded_llm import resolve_endpoint
+
+    endpoint = resolve_endpoint(settings)
+    return OpenAIChatModel(
+        base_url=endpoint.base_url, api_key=endpoint.api_key, model=endpoint.model, settings=settings
+    )

@@ -1,0 +1,179 @@
+"""Relational schema. Alembic migrations in `migrations/` create it; tests run it on SQLite and Postgres."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import Date
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+        datetime: DateTime(timezone=True),
+    }
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))  # customer | officer
+    subject: Mapped[str] = mapped_column(String(64))  # customer id or officer id
+    display_name: Mapped[str] = mapped_column(String(128))
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    country: Mapped[str] = mapped_column(String(2), default="DE")
+    kyc_status: Mapped[str] = mapped_column(String(16), default="verified")
+    risk_profile: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    account_opened: Mapped[date] = mapped_column(Date)
+    last_activity: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    iban: Mapped[str] = mapped_column(String(34), unique=True)
+    balance: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+
+
+class Card(Base):
+    __tablename__ = "cards"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    product: Mapped[str] = mapped_column(String(64))
+    last4: Mapped[str] = mapped_column(String(4))
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | blocked
+
+
+class Payee(Base):
+    __tablename__ = "payees"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    iban: Mapped[str | None] = mapped_column(String(34), nullable=True)
+    country: Mapped[str] = mapped_column(String(2), default="DE")
+
+
+class Transfer(Base):
+    """Ledger of money movements, used as screening history and written by executed transfers."""
+
+    __tablename__ = "transfers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    counterparty: Mapped[str] = mapped_column(String(128))
+    counterparty_country: Mapped[str] = mapped_column(String(2), default="DE")
+    at: Mapped[datetime] = mapped_column(index=True)
+    action_id: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+
+
+class Thread(Base):
+    __tablename__ = "threads"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(32), default="answered")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[str] = mapped_column(ForeignKey("threads.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    citations: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    action_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Action(Base):
+    """A proposed side effect: its arguments, the verdict that judged it, and what became of it."""
+
+    __tablename__ = "actions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    thread_id: Mapped[str] = mapped_column(ForeignKey("threads.id"), index=True)
+    run_id: Mapped[str] = mapped_column(String(64), index=True)  # the LangGraph thread that holds it
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    type: Mapped[str] = mapped_column(String(64))
+    args: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    summary: Mapped[str] = mapped_column(String(300))
+    rationale: Mapped[str] = mapped_column(Text, default="")
+    verdict: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # confirm | pending_approval | approved | executed | rejected | blocked | cancelled | failed
+    status: Mapped[str] = mapped_column(String(32))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    executed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class ApprovalItem(Base):
+    __tablename__ = "approval_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[str] = mapped_column(ForeignKey("actions.id"), unique=True)
+    thread_id: Mapped[str] = mapped_column(ForeignKey("threads.id"), index=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    approvals_needed: Mapped[int] = mapped_column(Integer, default=1)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class ApprovalDecision(Base):
+    __tablename__ = "approval_decisions"
+    __table_args__ = (UniqueConstraint("item_id", "approver"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("approval_items.id"), index=True)
+    approver: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(16))  # approve | reject
+    reason_code: Mapped[str] = mapped_column(String(64), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Execution(Base):
+    """One row per executed side effect: the unique key is what makes execution happen once."""
+
+    __tablename__ = "executions"
+    idempotency_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    action_id: Mapped[str] = mapped_column(ForeignKey("actions.id"))
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained: each entry's hash covers its content and the previous hash."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(48), index=True)
+    subject: Mapped[str] = mapped_column(String(64), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

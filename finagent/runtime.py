@@ -1,0 +1,87 @@
+"""Wires the real parts together once per process: database, checkpointer, graph, model, retriever."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from langgraph.graph.state import CompiledStateGraph
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from agents.router import EmbeddingRouter
+from finagent.db import make_engine, make_sessionmaker, upgrade
+from finagent.llm import ChatModel, chat_model_from_settings
+from finagent.settings import Settings
+from graphs.checkpoint import open_checkpointer
+from graphs.deps import Deps, GroundingCheck, Retriever
+from graphs.main import build_graph
+
+
+@dataclass
+class AppRuntime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    graph: CompiledStateGraph[Any, Any, Any, Any]
+    deps: Deps
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def lock(self, key: str) -> asyncio.Lock:
+        """Serialises runs on one conversation or one action within this process."""
+        return self._locks.setdefault(key, asyncio.Lock())
+
+
+def _default_retriever(settings: Settings) -> Retriever:
+    from knowledge.retrieval import Retriever as KbRetriever
+
+    return KbRetriever.from_settings(settings)
+
+
+def _default_router(settings: Settings) -> EmbeddingRouter:
+    from knowledge.embeddings import get_embedder
+
+    embedder = get_embedder(settings)
+    return EmbeddingRouter(embedder.embed)
+
+
+def _default_grounding() -> GroundingCheck:
+    from knowledge.grounding import check_grounding
+
+    return check_grounding
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings,
+    *,
+    llm: ChatModel | None = None,
+    retriever: Retriever | None = None,
+    router: EmbeddingRouter | None = None,
+    grounding: GroundingCheck | None = None,
+) -> AsyncIterator[AppRuntime]:
+    """Everything not passed in is built from settings; tests pass fakes for the model only."""
+    await asyncio.to_thread(upgrade, settings)
+    engine = make_engine(settings.database)
+    sessions = make_sessionmaker(engine)
+    if settings.seed_demo_data:
+        from finagent.seed import seed_demo_data
+
+        await seed_demo_data(sessions)
+    deps = Deps(
+        settings=settings,
+        llm=llm or chat_model_from_settings(settings),
+        retriever=retriever or await asyncio.to_thread(_default_retriever, settings),
+        router=router or await asyncio.to_thread(_default_router, settings),
+        sessions=sessions,
+        check_grounding=grounding or _default_grounding(),
+    )
+    try:
+        async with open_checkpointer(settings) as saver:
+            yield AppRuntime(
+                settings=settings, engine=engine, sessions=sessions, graph=build_graph(saver), deps=deps
+            )
+    finally:
+        await engine.dispose()

@@ -1,0 +1,103 @@
+"""The one place that reads the environment.
+
+Every setting is an environment variable of the same name in upper case (``LLM_BASE_URL`` for
+``llm_base_url``), or a line in ``.env``. The README lists them all.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_AUTH_SECRET = "dev-only-insecure-secret"  # noqa: S105 - refused outside development
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Field(default=PROJECT_ROOT / "var", description="SQLite file, Chroma store, logs")
+    cache_dir: Path = Field(
+        default=Path.home() / ".cache" / "finagent",
+        description="vLLM venv, converted model, compile cache",
+    )
+
+    # Relational store: SQLite by default, PostgreSQL with postgresql+asyncpg://...
+    database_url: str = ""
+
+    # LLM. Unset llm_base_url means "the embedded vLLM that `finagent llm start` runs".
+    llm_base_url: str | None = None
+    llm_model: str = "qwen2.5-coder-0.5b-instruct"
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = 60.0
+    llm_max_retries: int = 2
+    llm_temperature: float = 0.1
+    llm_max_tokens: int = 400
+
+    # Embedded vLLM (only used when llm_base_url is unset)
+    vllm_host: str = "127.0.0.1"
+    vllm_port: int = 8001
+    vllm_kv_cache_gib: int = 2
+    vllm_max_model_len: int = 4096
+    vllm_start_timeout_s: float = 900.0
+
+    # Knowledge base
+    kb_corpus_dir: Path = PROJECT_ROOT / "knowledge" / "corpus"
+    chroma_url: str | None = Field(default=None, description="Chroma server; unset = on-disk store")
+    chroma_collection: str = "finagent_kb"
+    embedding_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible /v1/embeddings; unset = in-process model"
+    )
+    embedding_model: str = "all-MiniLM-L6-v2"
+    embedding_api_key: SecretStr | None = None
+    kb_min_relevance: float = 0.35
+
+    # Policy packs
+    policy_dir: Path = PROJECT_ROOT / "policies" / "packs"
+
+    # Web server
+    host: str = "127.0.0.1"
+    port: int = 8000
+    auth_secret: SecretStr = SecretStr(DEV_AUTH_SECRET)
+    token_ttl_s: int = 8 * 3600
+    max_message_chars: int = 2000
+    seed_demo_data: bool = True
+
+    redis_url: str | None = None
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.environment == "production":
+            if self.auth_secret.get_secret_value() == DEV_AUTH_SECRET:
+                raise ValueError("AUTH_SECRET must be set to a real secret in production")
+            if self.llm_base_url is None:
+                raise ValueError("LLM_BASE_URL must point at the production vLLM in production")
+            if self.seed_demo_data:
+                raise ValueError("SEED_DEMO_DATA must be false in production")
+        return self
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'finagent.db'}"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def vllm_dir(self) -> Path:
+        return self.cache_dir / "vllm"
+
+    @property
+    def embedded_llm(self) -> bool:
+        return self.llm_base_url is None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,24 @@
+"""What retrieval hands to the agents."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+Audience = Literal["public", "internal"]
+
+
+class Hit(BaseModel):
+    chunk_id: str
+    doc_id: str
+    title: str
+    section: str
+    text: str
+    score: float  # fused score, higher is better
+    relevance: float  # 0..1 cosine similarity of the best dense match, used for "I don't know"
+    audience: Audience = "public"
+    language: str = "en"
+    version: str = "1"
+    effective_date: str | None = None
+    source: str | None = None  # path of the source document, relative to the corpus

@@ -1,0 +1,142 @@
+"""The finagent web server: chat and approvals APIs, the widget and the console.
+
+Run it with `finagent serve` or `python server.py`; `make run` starts it with the embedded vLLM.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from finagent.api.routes import router
+from finagent.approvals import ApprovalConflict, ApprovalForbidden, resume_unfinished
+from finagent.conversations import InputError, NotFound
+from finagent.metrics import HTTP_LATENCY
+from finagent.runtime import open_runtime
+from finagent.settings import Settings, get_settings
+
+WEB = Path(__file__).resolve().parent / "web"
+MAX_BODY_BYTES = 64 * 1024
+log = logging.getLogger("finagent.server")
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> FastAPI:
+    """Build the app; tests pass a scripted model through runtime_overrides (llm=...)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_runtime(settings, **runtime_overrides) as rt:
+            app.state.runtime = rt
+            resumed = await resume_unfinished(rt)
+            if resumed:
+                log.warning("resumed %d approved actions left unfinished by a previous process", resumed)
+            yield
+
+    app = FastAPI(title="finagent", version="0.1.0", lifespan=lifespan)
+    app.include_router(router)
+
+    @app.middleware("http")
+    async def limits_and_metrics(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return _error(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes")
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        HTTP_LATENCY.labels(
+            request.method, getattr(route, "path", "unmatched"), response.status_code
+        ).observe(time.perf_counter() - started)
+        return response
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        codes = {
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            409: "conflict",
+            422: "invalid_request",
+        }
+        return _error(exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        if first.get("type") == "json_invalid":
+            return _error(400, "malformed_json", "the request body is not valid JSON")
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return _error(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(InputError)
+    async def bad_input(_: Request, exc: InputError) -> JSONResponse:
+        return _error(422, "invalid_input", str(exc))
+
+    @app.exception_handler(ValueError)
+    async def bad_value(_: Request, exc: ValueError) -> JSONResponse:
+        return _error(422, "invalid_input", str(exc))
+
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return _error(404, "not_found", str(exc))
+
+    @app.exception_handler(ApprovalConflict)
+    async def conflict(_: Request, exc: ApprovalConflict) -> JSONResponse:
+        return _error(409, "conflict", str(exc))
+
+    @app.exception_handler(ApprovalForbidden)
+    async def forbidden(_: Request, exc: ApprovalForbidden) -> JSONResponse:
+        return _error(403, "forbidden", str(exc))
+
+    @app.get("/health")
+    async def health(request: Request) -> dict[str, str]:
+        rt = request.app.state.runtime
+        async with rt.sessions() as session:
+            await session.execute(text("SELECT 1"))
+        probe = getattr(rt.deps.llm, "health", None)
+        llm_ok = await probe() if probe else True
+        return {"status": "ok", "db": "ok", "llm": "ok" if llm_ok else "down"}
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/")
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/widget/")
+
+    for name in ("widget", "console"):
+        folder = WEB / name
+        folder.mkdir(parents=True, exist_ok=True)
+        app.mount(f"/{name}", StaticFiles(directory=folder, html=True), name=name)
+    return app
+
+
+def __getattr__(name: str) -> Any:  # `uvicorn server:app` builds the app on first use, not at import
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)
+
+
+if __name__ == "__main__":
+    import uvicorn
+
+    s = get_settings()
+    uvicorn.run(create_app(s), host=s.host, port=s.port, log_level="info")

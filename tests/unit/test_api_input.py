@@ -1,0 +1,48 @@
+"""Bad input gets a clear error and loses nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.conftest import AppFactory, login
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ('{"message": ', 400, "malformed_json"),
+        ('{"message": 42}', 422, "invalid_request"),
+        ('{"message": "   "}', 422, "invalid_input"),
+        ('{"message": "' + "x" * 2001 + '"}', 422, "invalid_input"),
+    ],
+)
+def test_bad_chat_bodies(make_client: AppFactory, body: str, status: int, code: str) -> None:
+    client = make_client()
+    headers = login(client, "alice") | {"Content-Type": "application/json"}
+    r = client.post("/api/chat", content=body, headers=headers)
+    assert r.status_code == status, r.text
+    assert r.json()["error"]["code"] == code
+    assert client.get("/api/threads", headers=headers).json() == []
+
+
+def test_oversized_body_refused_before_parsing(make_client: AppFactory) -> None:
+    client = make_client()
+    r = client.post("/api/chat", content="x" * 70_000, headers=login(client, "alice"))
+    assert r.status_code == 413
+
+
+def test_wrong_password_and_forged_token(make_client: AppFactory) -> None:
+    client = make_client()
+    assert client.post("/api/auth/login", json={"username": "alice", "password": "nope"}).status_code == 401
+    token = login(client, "alice")["Authorization"]
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    assert client.get("/api/threads", headers={"Authorization": forged}).status_code == 401
+
+
+def test_unknown_decision_and_item(make_client: AppFactory) -> None:
+    client = make_client()
+    ana = login(client, "ana")
+    assert (
+        client.post("/api/approvals/999/decision", json={"decision": "maybe"}, headers=ana).status_code == 422
+    )
+    assert client.post("/api/approvals/999/claim", headers=ana).status_code == 404

@@ -1,0 +1,167 @@
+"""Actions end to end over HTTP: policy verdict, customer confirmation, approval, exactly-once execution."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.unit.conftest import AppFactory, confirm, login, say
+
+TRANSFER_20K = {
+    "amount": 20000,
+    "currency": "EUR",
+    "payee_name": "Acme Trading GmbH",
+    "payee_iban": "DE75512108001245126199",
+    "reference": None,
+}
+
+
+def _approve(client: TestClient, officer: str, item_id: int) -> Any:
+    headers = login(client, officer)
+    assert client.post(f"/api/approvals/{item_id}/claim", headers=headers).status_code == 200
+    return client.post(
+        f"/api/approvals/{item_id}/decision", json={"decision": "approve", "note": "checked"}, headers=headers
+    )
+
+
+def _thread(client: TestClient, headers: dict[str, str], thread_id: str) -> dict[str, Any]:
+    r = client.get(f"/api/threads/{thread_id}", headers=headers)
+    assert r.status_code == 200
+    return r.json()
+
+
+def test_block_card_needs_confirmation_then_runs_once(make_client: AppFactory) -> None:
+    client = make_client({"card_type": "debit", "reason": "lost"})
+    alice = login(client, "alice")
+    _, proposal = say(client, alice, "I lost my debit card, block it please")
+    assert proposal["status"] == "confirm"
+    assert proposal["action"]["verdict"]["decision"] == "ALLOW"
+    assert "4821" in proposal["action"]["summary"]
+    done = confirm(client, alice, proposal["thread_id"], proposal["action"]["action_id"])
+    assert done["status"] == "executed"
+    assert done["action"]["result"]["status"] == "blocked"
+    again = client.post(
+        "/api/chat/confirm",
+        json={
+            "thread_id": proposal["thread_id"],
+            "action_id": proposal["action"]["action_id"],
+            "confirm": True,
+        },
+        headers=alice,
+    )
+    assert again.status_code == 422 and "already executed" in again.json()["error"]["message"]
+    client.model.assert_done()
+
+
+def test_cancelled_action_changes_nothing(make_client: AppFactory) -> None:
+    client = make_client({"card_type": "credit", "reason": "stolen"})
+    alice = login(client, "alice")
+    _, proposal = say(client, alice, "block my credit card")
+    done = confirm(client, alice, proposal["thread_id"], proposal["action"]["action_id"], yes=False)
+    assert done["status"] == "cancelled"
+    assert done["action"]["status"] == "cancelled"
+
+
+def test_large_transfer_waits_for_an_officer_and_executes_exactly_once(make_client: AppFactory) -> None:
+    client = make_client(TRANSFER_20K)
+    alice = login(client, "alice")
+    _, proposal = say(client, alice, "send 20,000 EUR to Acme Trading GmbH DE75512108001245126199")
+    assert proposal["action"]["verdict"]["decision"] == "REQUIRE_APPROVAL"
+    assert proposal["action"]["verdict"]["reasons"], "a held action must say why"
+    pending = confirm(client, alice, proposal["thread_id"], proposal["action"]["action_id"])
+    assert pending["status"] == "pending_approval"
+
+    queue = client.get("/api/approvals", headers=login(client, "ana")).json()
+    assert len(queue) == 1 and queue[0]["action"]["args"]["amount"] == "20000.00"
+    item_id = queue[0]["id"]
+    detail = client.get(f"/api/approvals/{item_id}", headers=login(client, "ana")).json()
+    assert detail["customer_profile"]["customer_id"] == "cust-001"
+    assert any("20,000" in m["content"] or "20000" in m["content"] for m in detail["conversation"])
+
+    r = _approve(client, "ana", item_id)
+    assert r.status_code == 200 and r.json()["status"] == "approved"
+    ben = login(client, "ben")  # already decided: nothing can run it twice
+    assert client.post(f"/api/approvals/{item_id}/claim", headers=ben).status_code == 409
+    replay = client.post(f"/api/approvals/{item_id}/decision", json={"decision": "approve"}, headers=ben)
+    assert replay.status_code == 409
+
+    view = _thread(client, alice, proposal["thread_id"])
+    assert view["messages"][-1]["status"] == "executed"
+    assert view["messages"][-1]["action"]["result"]["new_balance"] == "64250.00"
+    assert view["pending_action"] is None
+    audit = client.get("/api/audit/verify", headers=login(client, "ana")).json()
+    assert audit["ok"] and audit["entries"] >= 8
+
+
+def test_two_approvers_must_be_different_officers(make_client: AppFactory) -> None:
+    client = make_client(TRANSFER_20K | {"amount": 60000})
+    alice = login(client, "alice")
+    _, proposal = say(client, alice, "transfer 60000 euro to Acme Trading GmbH DE75512108001245126199")
+    assert proposal["action"]["verdict"]["approvers_required"] == 2
+    confirm(client, alice, proposal["thread_id"], proposal["action"]["action_id"])
+    item_id = client.get("/api/approvals", headers=login(client, "ana")).json()[0]["id"]
+    first = _approve(client, "ana", item_id)
+    assert first.json()["status"] == "pending" and len(first.json()["decisions"]) == 1
+    ana = login(client, "ana")
+    client.post(f"/api/approvals/{item_id}/claim", headers=ana)
+    twice = client.post(f"/api/approvals/{item_id}/decision", json={"decision": "approve"}, headers=ana)
+    assert twice.status_code == 403
+    client.post(f"/api/approvals/{item_id}/release", headers=ana)
+    assert _thread(client, alice, proposal["thread_id"])["messages"][-1]["status"] == "pending_approval"
+    assert _approve(client, "ben", item_id).json()["status"] == "approved"
+    assert _thread(client, alice, proposal["thread_id"])["messages"][-1]["status"] == "executed"
+
+
+def test_rejection_tells_the_customer_without_tipping_off(make_client: AppFactory) -> None:
+    client = make_client(TRANSFER_20K)
+    alice = login(client, "alice")
+    _, proposal = say(client, alice, "send 20000 to Acme Trading GmbH DE75512108001245126199")
+    confirm(client, alice, proposal["thread_id"], proposal["action"]["action_id"])
+    ana = login(client, "ana")
+    item_id = client.get("/api/approvals", headers=ana).json()[0]["id"]
+    client.post(f"/api/approvals/{item_id}/claim", headers=ana)
+    no_code = client.post(f"/api/approvals/{item_id}/decision", json={"decision": "reject"}, headers=ana)
+    assert no_code.status_code == 422
+    r = client.post(
+        f"/api/approvals/{item_id}/decision",
+        json={"decision": "reject", "reason_code": "AML_CONCERN", "note": "pattern"},
+        headers=ana,
+    )
+    assert r.json()["status"] == "rejected"
+    last = _thread(client, alice, proposal["thread_id"])["messages"][-1]
+    assert last["status"] == "rejected"
+    assert "security review" in last["content"] and "AML" not in last["content"]
+    assert last["action"]["result"] is None
+
+
+def test_model_amount_not_in_message_is_never_acted_on(make_client: AppFactory) -> None:
+    client = make_client(TRANSFER_20K | {"amount": 50000})
+    alice = login(client, "alice")
+    _, msg = say(client, alice, "send 500 EUR to Acme Trading GmbH")
+    assert msg["status"] == "error" and msg["action"] is None
+    assert client.get("/api/approvals", headers=login(client, "ana")).json() == []
+
+
+def test_typed_yes_confirms_the_pending_action(make_client: AppFactory) -> None:
+    client = make_client({"card_type": "debit", "reason": "stolen"})
+    alice = login(client, "alice")
+    _, proposal = say(client, alice, "my card was stolen, block it")
+    _, done = say(client, alice, "yes", thread_id=proposal["thread_id"])
+    assert done["status"] == "executed"
+
+
+@pytest.mark.parametrize("who", ["bob", None])
+def test_conversations_are_private(make_client: AppFactory, who: str | None) -> None:
+    client = make_client("You can block a lost card instantly in the app.")
+    _, msg = say(client, login(client, "alice"), "How do I block a lost card?")
+    headers = login(client, who) if who else {}
+    r = client.get(f"/api/threads/{msg['thread_id']}", headers=headers)
+    assert r.status_code == (404 if who else 401)
+
+
+def test_customers_cannot_use_the_console_api(make_client: AppFactory) -> None:
+    client = make_client()
+    assert client.get("/api/approvals", headers=login(client, "alice")).status_code == 403
+    assert client.post("/api/chat", json={"message": "hi"}, headers=login(client, "ana")).status_code == 403

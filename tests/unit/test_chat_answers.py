@@ -1,0 +1,64 @@
+"""A customer asks questions over HTTP: cited answers, no invented numbers, honest 'I don't know'."""
+
+from __future__ import annotations
+
+from finagent.llm import LLMUnavailable
+from tests.unit.conftest import AppFactory, login, say
+
+
+def test_question_gets_streamed_cited_answer_with_one_model_call(make_client: AppFactory) -> None:
+    client = make_client(
+        "You can block a lost card instantly in the chat assistant or the app. "
+        "You can also call the 24/7 card hotline +49 69 0000 1100."
+    )
+    events, msg = say(client, login(client, "alice"), "How do I block a lost card?")
+    tokens = "".join(d["text"] for name, d in events if name == "token")
+    assert "card hotline +49 69 0000 1100" in tokens
+    assert msg["status"] == "answered"
+    assert msg["content"].startswith("You can block a lost card instantly")
+    assert {c["doc_id"] for c in msg["citations"]} >= {"card-lost-stolen"}
+    assert [kind for kind, _ in client.model.calls] == ["stream"]  # routed without asking the model
+    client.model.assert_done()
+
+
+def test_invented_number_is_never_shown(make_client: AppFactory) -> None:
+    client = make_client("International transfers cost a flat EUR 9.99. They are fast.")
+    events, msg = say(client, login(client, "alice"), "what do international transfers cost?")
+    shown = "".join(d["text"] for name, d in events if name == "token") + msg["content"]
+    assert "9.99" not in shown
+    assert "0.25 %" in msg["content"]  # the documentation's own words instead
+    assert msg["citations"][0]["doc_id"] == "fees-international"
+
+
+def test_nothing_relevant_means_no_answer_and_no_model_call(make_client: AppFactory) -> None:
+    client = make_client()
+    _, msg = say(client, login(client, "alice"), "what is the best cryptocurrency to buy?")
+    assert msg["status"] == "no_answer"
+    assert "colleague" in msg["content"]
+    assert msg["citations"] == []
+    assert client.model.calls == []
+
+
+def test_model_outage_degrades_to_documentation_excerpt(make_client: AppFactory) -> None:
+    client = make_client(LLMUnavailable("connection refused"))
+    headers = login(client, "alice")
+    _, msg = say(client, headers, "How do I block a lost card?")
+    assert msg["status"] == "answered"
+    assert "can't write a full answer right now" in msg["content"]
+    assert "+49 69 0000 1100" in msg["content"]
+    thread = client.get(f"/api/threads/{msg['thread_id']}", headers=headers).json()
+    assert [m["role"] for m in thread["messages"]] == ["user", "assistant"]  # nothing lost
+
+
+def test_prohibited_claim_is_held_back(make_client: AppFactory) -> None:
+    client = make_client("You can block a lost card in the app. Our funds give a guaranteed return of 8%.")
+    events, msg = say(client, login(client, "alice"), "How do I block a lost card?")
+    shown = "".join(d["text"] for name, d in events if name == "token") + msg["content"]
+    assert "guaranteed" not in shown.lower()
+
+
+def test_customers_never_retrieve_internal_documents(make_client: AppFactory) -> None:
+    client = make_client()
+    _, msg = say(client, login(client, "alice"), "what are the staff steps for handling a held transfer?")
+    assert msg["status"] == "no_answer"  # the only matching passage is internal
+    assert all(c["doc_id"] != "proc-held-transfer" for c in msg["citations"])
