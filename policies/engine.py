@@ -1,0 +1,186 @@
+"""The policy engine: turns a proposed action into a Verdict with reasons, evidence and version.
+
+The model proposes an action; this decides. Checks run by action type: the action catalogue,
+KYC gating, then the action's own rules (transfer screening, watch-list screening, approval
+thresholds, suitability). The strictest decision wins and every hit is kept as a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import ValidationError
+
+from policies.loader import PolicySet
+from policies.schema import (
+    ActionCatalogueRule,
+    ApprovalThresholdRule,
+    KycGateRule,
+    QuestionnaireRule,
+    SuitabilityRule,
+    WatchlistRule,
+)
+from tools.actions import ActionRequest, TransferArgs
+from tools.sanctions import screen_name
+from tools.screening import TransferContext, party_key, reason, screen_transfer
+from tools.verdict import Decision, Reason, Verdict
+
+_ORDER = {Decision.ALLOW: 0, Decision.REQUIRE_APPROVAL: 1, Decision.BLOCK: 2}
+
+
+def invalid_arguments(action: str, errors: list[str]) -> Reason:
+    """Arguments the rules cannot read are refused: the engine fails closed."""
+    return Reason(
+        rule_id="ENGINE-ARGS",
+        reason_code="INVALID_ARGUMENTS",
+        severity="high",
+        explanation=f"The arguments of '{action}' could not be checked against policy, so it is not run.",
+        evidence={"errors": errors},
+        decision=Decision.BLOCK,
+    )
+
+
+@dataclass
+class _Outcome:
+    reasons: list[Reason]
+    approvers: int = 0
+
+    def add(self, item: Reason, approvers: int = 1) -> None:
+        self.reasons.append(item)
+        if item.decision == Decision.REQUIRE_APPROVAL:
+            self.approvers = max(self.approvers, approvers)
+
+
+class PolicyEngine:
+    """Immutable once built: a hot reload builds a new engine, so a verdict never mixes versions."""
+
+    def __init__(self, policies: PolicySet) -> None:
+        self.policies = policies
+        self.version: str = policies.version
+
+    # -- the public entry point ----------------------------------------------------------------
+    def check_action(self, request: ActionRequest) -> Verdict:
+        out = _Outcome(reasons=[])
+        self._catalogue(request, out)
+        self._kyc(request, out)
+        handler = {"transfer": self._transfer, "buy_product": self._buy_product}.get(request.action)
+        if handler is not None:
+            handler(request, out)
+        self._thresholds(request, out)
+        decision = max((r.decision for r in out.reasons), key=_ORDER.__getitem__, default=Decision.ALLOW)
+        return Verdict(
+            decision=decision,
+            reasons=out.reasons,
+            policy_version=self.version,
+            approvers_required=out.approvers if decision == Decision.REQUIRE_APPROVAL else 0,
+        )
+
+    # -- checks ---------------------------------------------------------------------------------
+    def _rule(self, rule: Any) -> str:
+        return self.policies.pack_of(rule.id)
+
+    def _catalogue(self, request: ActionRequest, out: _Outcome) -> None:
+        catalogues = self.policies.of_kind(ActionCatalogueRule)
+        if not catalogues:  # no catalogue means nothing is known to be safe
+            out.add(invalid_arguments(request.action, ["no action catalogue in the policy packs"]))
+        for rule in catalogues:
+            listed = rule.actions.get(request.action)
+            if listed is None:
+                out.add(
+                    reason(rule, self._rule(rule), {"action": request.action, "known": sorted(rule.actions)})
+                )
+            elif listed != Decision.ALLOW:
+                item = reason(
+                    rule, self._rule(rule), {"action": request.action, "catalogue_decision": listed}
+                )
+                out.add(
+                    item.model_copy(
+                        update={"decision": listed, "reason_code": "ACTION_NEEDS_" + listed.value}
+                    ),
+                    rule.approvers,
+                )
+
+    def _kyc(self, request: ActionRequest, out: _Outcome) -> None:
+        for rule in self.policies.of_kind(KycGateRule):
+            status = request.customer.kyc_status
+            if status in rule.statuses and request.action not in rule.exempt_actions:
+                out.add(reason(rule, self._rule(rule), {"kyc_status": status, "action": request.action}))
+
+    def _transfer(self, request: ActionRequest, out: _Outcome) -> None:
+        try:
+            args = TransferArgs.model_validate(request.args)
+        except ValidationError as exc:
+            out.add(
+                invalid_arguments(
+                    request.action, [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+                )
+            )
+            return
+        ctx = TransferContext(
+            transfer=args,
+            customer=request.customer,
+            history=request.history,
+            known_payees=frozenset(party_key(p) for p in request.known_payees),
+            now=request.now,
+        )
+        for hit in screen_transfer(self.policies, ctx):
+            out.add(hit)
+        for rule in self.policies.of_kind(WatchlistRule):
+            match = screen_name(rule, args.payee_name)
+            if match is not None:
+                item = reason(rule, self._rule(rule), match.model_dump(mode="json", exclude={"decision"}))
+                out.add(item.model_copy(update={"decision": match.decision}))
+
+    def _buy_product(self, request: ActionRequest, out: _Outcome) -> None:
+        for rule in self.policies.of_kind(SuitabilityRule):
+            wanted = str(request.args.get("product_id") or request.args.get("product_name") or "")
+            product = next(
+                (p for p in rule.products if wanted.casefold() in {p.id.casefold(), p.name.casefold()}), None
+            )
+            if product is None:
+                out.add(invalid_arguments(request.action, [f"unknown product {wanted!r}"]))
+                continue
+            profile = request.customer.risk_profile
+            if profile is None:
+                for q in self.policies.of_kind(QuestionnaireRule):
+                    out.add(reason(q, self._rule(q), {"product_id": product.id, "risk_profile": None}))
+                continue
+            allowed = rule.max_rating[profile]
+            if product.rating > allowed:
+                evidence = {
+                    "risk_profile": profile,
+                    "max_rating": allowed,
+                    "product_id": product.id,
+                    "rating": product.rating,
+                }
+                out.add(reason(rule, self._rule(rule), evidence))
+
+    def _thresholds(self, request: ActionRequest, out: _Outcome) -> None:
+        for rule in self.policies.of_kind(ApprovalThresholdRule):
+            if rule.action != request.action or rule.amount_arg not in request.args:
+                continue
+            try:
+                amount = Decimal(str(request.args[rule.amount_arg]))
+            except (InvalidOperation, ValueError):
+                out.add(invalid_arguments(request.action, [f"{rule.amount_arg} is not a number"]))
+                continue
+            counted = amount
+            if rule.aggregate_hours and request.action == "transfer":
+                payee = party_key(str(request.args.get("payee_name", "")))
+                ctx_start = request.now.timestamp() - rule.aggregate_hours * 3600
+                counted += sum(
+                    (
+                        t.amount
+                        for t in request.history
+                        if t.direction == "out"
+                        and ctx_start < t.at.timestamp() <= request.now.timestamp()
+                        and party_key(t.counterparty) == payee
+                    ),
+                    Decimal(0),
+                )
+            if counted >= rule.min_amount:
+                evidence = {"amount": f"{amount:.2f}", "counted_amount": f"{counted:.2f}",
+                            "min_amount": f"{rule.min_amount:.2f}", "approvers": rule.approvers}  # fmt: skip
+                out.add(reason(rule, self._rule(rule), evidence), rule.approvers)

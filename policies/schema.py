@@ -1,0 +1,296 @@
+"""Pydantic schemas for policy packs. A pack is YAML: a name, a version and a list of rules.
+
+Every rule carries the fields compliance needs to audit a verdict (id, version, severity, reason
+code, plain-language explanation, decision); its ``kind`` selects the typed parameters it takes.
+Unknown fields are refused so a typo in a threshold name cannot silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tools.verdict import Decision
+
+RiskClass = Literal["C1", "C2", "C3", "C4", "C5"]
+ProductRating = Literal["R1", "R2", "R3", "R4", "R5"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RuleBase(_Strict):
+    id: str = Field(pattern=r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
+    version: int = Field(ge=1)
+    severity: Literal["low", "medium", "high", "critical"]
+    reason_code: str = Field(pattern=r"^[A-Z][A-Z0-9_]+$")
+    explanation: str = Field(min_length=10)
+    decision: Decision
+    enabled: bool = True
+
+
+# --- transaction monitoring -------------------------------------------------------------------
+class VelocityRule(RuleBase):
+    kind: Literal["velocity"]
+    window_hours: int = Field(gt=0)
+    max_count: int = Field(gt=0, description="outgoing transfers in the window, this one included")
+
+
+class StructuringRule(RuleBase):
+    kind: Literal["structuring"]
+    threshold: Decimal = Field(gt=0)
+    band_pct: Decimal = Field(gt=0, lt=100, description="how far below the threshold counts as 'just under'")
+    window_hours: int = Field(gt=0)
+    min_count: int = Field(ge=1, description="near-threshold transfers in the window, this one included")
+
+
+class SplitPaymentsRule(RuleBase):
+    kind: Literal["split_payments"]
+    window_hours: int = Field(gt=0)
+    min_count: int = Field(ge=2, description="transfers to the same payee in the window, this one included")
+
+
+class RapidInOutRule(RuleBase):
+    kind: Literal["rapid_in_out"]
+    window_hours: int = Field(gt=0)
+    min_incoming: Decimal = Field(ge=0)
+    min_outgoing_share: Decimal = Field(gt=0, le=1, description="outgoing / incoming in the window")
+
+
+class RoundTripRule(RuleBase):
+    kind: Literal["round_trip"]
+    window_days: int = Field(gt=0)
+    min_amount: Decimal = Field(ge=0)
+
+
+class NewPayeeLargeRule(RuleBase):
+    kind: Literal["new_payee_large"]
+    min_amount: Decimal = Field(gt=0)
+    aggregate_hours: int = Field(
+        gt=0, description="recent transfers to the same payee count towards the amount"
+    )
+
+
+class FanRule(RuleBase):
+    kind: Literal["fan_in", "fan_out"]
+    window_days: int = Field(gt=0)
+    min_counterparties: int = Field(ge=2)
+    min_total: Decimal = Field(ge=0)
+
+
+class RoundAmountRule(RuleBase):
+    kind: Literal["round_amount"]
+    unit: Decimal = Field(gt=0)
+    min_amount: Decimal = Field(gt=0)
+
+
+class DormantReactivationRule(RuleBase):
+    kind: Literal["dormant_reactivation"]
+    dormant_days: int = Field(gt=0)
+    min_amount: Decimal = Field(ge=0)
+    aggregate_hours: int = Field(gt=0)
+
+
+class JurisdictionRule(RuleBase):
+    kind: Literal["jurisdiction"]
+    countries: list[str] = Field(min_length=1)
+
+    @field_validator("countries")
+    @classmethod
+    def _iso2(cls, value: list[str]) -> list[str]:
+        bad = [c for c in value if len(c) != 2 or not c.isalpha() or not c.isupper()]
+        if bad:
+            raise ValueError(f"not ISO 3166 alpha-2 codes: {bad}")
+        return value
+
+
+class LinkedAlertsRule(RuleBase):
+    """Batch only: an account trading with several already-alerted accounts is alerted too."""
+
+    kind: Literal["linked_alerts"]
+    min_alerted_counterparties: int = Field(ge=1)
+
+
+class WatchlistEntry(_Strict):
+    name: str = Field(min_length=2)
+    aliases: list[str] = Field(default_factory=list)
+    country: str | None = None
+    list_name: str
+
+
+class WatchlistRule(RuleBase):
+    kind: Literal["watchlist"]
+    block_score: float = Field(gt=0, le=100)
+    review_score: float = Field(gt=0, le=100)
+    entries: list[WatchlistEntry] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WatchlistRule:
+        if self.review_score > self.block_score:
+            raise ValueError("review_score must not exceed block_score")
+        return self
+
+
+# --- approvals, KYC -----------------------------------------------------------------------------
+class ApprovalThresholdRule(RuleBase):
+    kind: Literal["approval_threshold"]
+    action: str
+    amount_arg: str = "amount"
+    min_amount: Decimal = Field(ge=0)
+    approvers: int = Field(ge=0, le=4)
+    aggregate_hours: int = Field(default=0, ge=0, description="same-payee transfers that count as one")
+
+
+class ActionCatalogueRule(RuleBase):
+    """Lists the actions the platform knows; any other action gets this rule's decision."""
+
+    kind: Literal["action_catalogue"]
+    actions: dict[str, Decision] = Field(min_length=1)
+    approvers: int = Field(
+        default=1, ge=0, le=4, description="approvers for actions listed as REQUIRE_APPROVAL"
+    )
+
+
+class KycGateRule(RuleBase):
+    kind: Literal["kyc_gate"]
+    statuses: list[Literal["verified", "pending", "expired", "failed"]] = Field(min_length=1)
+    exempt_actions: list[str] = Field(default_factory=list, description="protective actions, e.g. block_card")
+
+
+# --- suitability, questionnaire, allocation ----------------------------------------------------
+class Product(_Strict):
+    id: str
+    name: str
+    rating: ProductRating
+    product_type: str
+    complex: bool = False
+
+
+class SuitabilityRule(RuleBase):
+    kind: Literal["suitability"]
+    max_rating: dict[RiskClass, ProductRating]
+    products: list[Product] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _complete(self) -> SuitabilityRule:
+        missing = sorted({"C1", "C2", "C3", "C4", "C5"} - set(self.max_rating))
+        if missing:
+            raise ValueError(f"max_rating lacks {missing}")
+        return self
+
+
+class QuestionOption(_Strict):
+    id: str
+    label: str
+    points: int = Field(ge=0)
+
+
+class Question(_Strict):
+    id: str
+    text: str
+    options: list[QuestionOption] = Field(min_length=2)
+
+
+class QuestionnaireRule(RuleBase):
+    kind: Literal["risk_questionnaire"]
+    questions: list[Question] = Field(min_length=1)
+    bands: dict[RiskClass, int] = Field(description="minimum total points for each class")
+
+
+class AssetClass(_Strict):
+    id: str
+    name: str
+    product_id: str
+    expected_return: float
+    volatility: float = Field(gt=0)
+
+
+class AllocationRule(RuleBase):
+    kind: Literal["allocation"]
+    assets: list[AssetClass] = Field(min_length=2)
+    correlations: list[list[float]]
+    max_volatility: dict[RiskClass, float]
+    max_weight: dict[ProductRating, float]
+    disclosures: list[str] = Field(min_length=1)
+
+
+# --- credit ------------------------------------------------------------------------------------
+class ScorecardCutoffRule(RuleBase):
+    kind: Literal["scorecard_cutoff"]
+    model_version: str
+    min_score: float = Field(description="below this the pre-assessment declines (decision)")
+    review_below: float = Field(description="between min_score and this, a credit officer reviews")
+    reason_codes_shown: int = Field(default=3, ge=1, le=5)
+
+
+class AffordabilityRule(RuleBase):
+    kind: Literal["affordability"]
+    max_debt_to_income: float = Field(gt=0, lt=1)
+
+
+# --- outgoing text ------------------------------------------------------------------------------
+class ProhibitedClaimRule(RuleBase):
+    kind: Literal["prohibited_claim"]
+    category: str
+    patterns: list[str] = Field(min_length=1, description="regexes over normalised text, any language")
+    negations: list[str] = Field(
+        default_factory=list, description="regexes; a match right before voids a hit"
+    )
+    negation_inside_voids: bool = Field(
+        default=False, description="also void a hit that contains a negation ('returns are not guaranteed')"
+    )
+
+
+class DisclosureItem(_Strict):
+    name: str
+    patterns: list[str] = Field(min_length=1)
+
+
+class RequiredDisclosureRule(RuleBase):
+    kind: Literal["required_disclosure"]
+    product_type: str
+    disclosures: list[DisclosureItem] = Field(min_length=1)
+
+
+class PiiRule(RuleBase):
+    kind: Literal["pii"]
+    detector: Literal["iban", "payment_card", "cn_resident_id", "email", "secret", "passport"]
+    allow: list[str] = Field(default_factory=list, description="values never treated as leaks")
+
+
+Rule = Annotated[
+    VelocityRule
+    | StructuringRule
+    | SplitPaymentsRule
+    | RapidInOutRule
+    | RoundTripRule
+    | NewPayeeLargeRule
+    | FanRule
+    | RoundAmountRule
+    | DormantReactivationRule
+    | JurisdictionRule
+    | LinkedAlertsRule
+    | WatchlistRule
+    | ApprovalThresholdRule
+    | ActionCatalogueRule
+    | KycGateRule
+    | SuitabilityRule
+    | QuestionnaireRule
+    | AllocationRule
+    | ScorecardCutoffRule
+    | AffordabilityRule
+    | ProhibitedClaimRule
+    | RequiredDisclosureRule
+    | PiiRule,
+    Field(discriminator="kind"),
+]
+
+
+class PolicyPack(_Strict):
+    pack: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    version: str = Field(min_length=1)
+    description: str = ""
+    rules: list[Rule] = Field(min_length=1)

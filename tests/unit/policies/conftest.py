@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+import pytest
+from policy_fixtures import PACKS
+
+from policies import PolicyEngine
+from policies.loader import load_policy_set
+
+
+@pytest.fixture(scope="session")
+def engine() -> PolicyEngine:
+    return PolicyEngine(load_policy_set(PACKS))

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import pytest
+
+from policies import PolicyEngine
+from tools.text_check import check_outgoing_text, normalise
+from tools.verdict import Decision
+
+# rule id -> ((firing text, product types), (non-firing text, product types))
+TEXT_CASES: dict[str, tuple[tuple[str, list[str]], tuple[str, list[str]]]] = {
+    "TXT-CLM-01": (("We guarantee you a 7% return every year.", []), ("Returns are not guaranteed.", [])),
+    "TXT-CLM-02": (("Honestly, this fund cannot lose.", []), ("This fund is not risk-free.", [])),
+    "TXT-CLM-03": (("这款理财稳赚不赔。", []), ("本产品不保本，投资有风险。", [])),
+    "TXT-DSC-FUND": (
+        ("The Balanced Income Fund yielded 4% last year.", ["fund"]),
+        ("Past performance is not a reliable indicator of future results; you may lose money.", ["fund"]),
+    ),
+    "TXT-DSC-NOTE": (
+        ("The Autocall 2029 pays a 7% coupon if the barrier holds.", ["structured_note"]),
+        ("The Autocall 2029 is a complex product and your capital is at risk.", ["structured_note"]),
+    ),
+    "TXT-DSC-DEP": (
+        ("The fixed deposit pays 2.8% a year.", ["deposit"]),
+        (
+            "The fixed deposit pays 2.8%; deposits are covered by the deposit guarantee up to EUR 100,000.",
+            ["deposit"],
+        ),
+    ),
+    "TXT-DSC-LOAN": (
+        ("Loans from 5.9% APR.", ["loan"]),
+        ("Loans from 5.9% APR, representative APR 7.4%, subject to a credit assessment.", ["loan"]),
+    ),
+    "TXT-DSC-PORT": (
+        ("Your portfolio: 40% bonds, 60% equities.", ["portfolio"]),
+        (
+            "Expected return 4% a year, an estimate; past performance is not a reliable indicator "
+            "of future results.",
+            ["portfolio"],
+        ),
+    ),
+    "TXT-PII-IBAN": (
+        ("Sent to DE89 3704 0044 0532 0130 00 today.", []),
+        ("Sent to the account ending 3000.", []),
+    ),
+    "TXT-PII-CARD": (("Card 4539 1488 0343 6467 is blocked.", []), ("Card ending 6467 is blocked.", [])),
+    "TXT-PII-CNID": (("身份证号110105194912310029已登记。", []), ("身份证已登记。", [])),
+    "TXT-PII-MAIL": (
+        ("We wrote to anna.berger@example.com.", []),
+        ("Write to service@lakeshore-bank.example any time.", []),
+    ),
+    "TXT-PII-SECRET": (("Your new PIN is 4471.", []), ("We never ask for your PIN.", [])),
+    "TXT-PII-PASS": (("Passport number C01X00T47 is on file.", []), ("Please bring your passport.", [])),
+}
+
+
+@pytest.mark.parametrize("rule_id", sorted(TEXT_CASES))
+def test_text_rule_fires(engine: PolicyEngine, rule_id: str) -> None:
+    text, products = TEXT_CASES[rule_id][0]
+    result = check_outgoing_text(text, product_types=products, engine=engine)
+    assert rule_id in {f.rule_id for f in result.findings}
+    assert result.verdict.decision == Decision.BLOCK
+
+
+@pytest.mark.parametrize("rule_id", sorted(TEXT_CASES))
+def test_text_rule_does_not_fire(engine: PolicyEngine, rule_id: str) -> None:
+    text, products = TEXT_CASES[rule_id][1]
+    result = check_outgoing_text(text, product_types=products, engine=engine)
+    assert rule_id not in {f.rule_id for f in result.findings}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "There's no way you lose money here.",
+        "Your capital is fully guaranteed.",
+        "It's completely safe, a sure thing.",
+        "You'll double your money.",
+        "收益有保障，不用担心亏损。",
+        "保证年化8%。",
+        "零 风 险",  # spaced-out Chinese
+        "ＲＩＳＫ－ＦＲＥＥ returns",  # full-width
+    ],
+)
+def test_paraphrased_claims_are_blocked(engine: PolicyEngine, text: str) -> None:
+    assert check_outgoing_text(text, engine=engine).verdict.decision == Decision.BLOCK
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No investment is risk-free.",
+        "We cannot promise any return.",
+        "You cannot lose more than you invest.",
+        "Deposits are protected by the deposit guarantee up to EUR 100,000.",
+        "收益不作保证。",
+        "不承诺保本保收益。",
+    ],
+)
+def test_honest_risk_statements_pass(engine: PolicyEngine, text: str) -> None:
+    assert check_outgoing_text(text, engine=engine).verdict.decision == Decision.ALLOW
+
+
+def test_redaction_masks_card_and_iban(engine: PolicyEngine) -> None:
+    result = check_outgoing_text("Card 4539 1488 0343 6467 and DE89370400440532013000.", engine=engine)
+    assert "4539 1488" not in result.redacted_text and "DE8937" not in result.redacted_text
+    assert "****6467" in result.redacted_text and "****3000" in result.redacted_text
+
+
+def test_checksum_valid_id_is_found_without_context(engine: PolicyEngine) -> None:
+    result = check_outgoing_text("Ref 11010519491231002X attached.", engine=engine)
+    assert "TXT-PII-CNID" in {f.rule_id for f in result.findings}
+
+
+def test_amounts_and_dates_are_not_pii(engine: PolicyEngine) -> None:
+    result = check_outgoing_text(
+        "EUR 1,250,000.00 was paid on 2025-06-01, reference 20250601.", engine=engine
+    )
+    assert not [f for f in result.findings if f.kind == "pii"]
+
+
+def test_normalise_expands_contractions_and_folds_width() -> None:
+    assert normalise("You CAN'T lose") == "you cannot lose"
+    assert normalise("零 风 险") == "零风险"

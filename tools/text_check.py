@@ -1,0 +1,172 @@
+"""Outgoing-text check: prohibited claims, missing disclosures and personal-data leaks.
+
+Runs on every reply before the customer sees it. Claims are matched on normalised text with
+patterns over meaning ("cannot lose", "no way it drops", "稳赚不赔"), and a claim is void when a
+negation sits right before it ("not risk-free", "不保本"), so honest risk warnings pass.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel
+
+from policies.engine import PolicyEngine
+from policies.schema import PiiRule, ProhibitedClaimRule, RequiredDisclosureRule
+from tools.pii import DETECTORS, PiiSpan
+from tools.screening import reason
+from tools.verdict import Decision, Verdict
+
+_CONTRACTIONS = [
+    (r"\bcan'?t\b", "cannot"), (r"\bwon'?t\b", "will not"), (r"\bshan'?t\b", "shall not"),
+    (r"\bain'?t\b", "is not"), (r"n't\b", " not"), (r"'re\b", " are"), (r"'s\b", " is"),
+    (r"'ll\b", " will"), (r"'ve\b", " have"), (r"'d\b", " would"), (r"\bcan not\b", "cannot"),
+]  # fmt: skip
+_CJK_GAP = re.compile(
+    r"(?<=[\u3400-\u9fff，。！？；：、])\s+(?=[\u3400-\u9fff，。！？；：、\d])|(?<=\d)\s+(?=[\u3400-\u9fff])"
+)
+
+
+def normalise(text: str) -> str:
+    """Lower case, folded width, expanded contractions, hyphens as spaces, no gaps inside Chinese."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = text.replace("’", "'").replace("‘", "'").replace("`", "'")
+    text = re.sub(r"(?<=\w)[-‐‑–](?=\w)", " ", text)
+    for pattern, repl in _CONTRACTIONS:
+        text = re.sub(pattern, repl, text)
+    text = re.sub(r"[ \t]+", " ", text)
+    return _CJK_GAP.sub("", text)
+
+
+class Finding(BaseModel):
+    kind: Literal["prohibited_claim", "missing_disclosure", "pii"]
+    rule_id: str
+    detail: str
+    excerpt: str = ""
+
+
+class TextCheck(BaseModel):
+    verdict: Verdict
+    findings: list[Finding]
+    redacted_text: str
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    patterns: tuple[re.Pattern[str], ...]
+    negations: tuple[re.Pattern[str], ...]
+
+
+@lru_cache(maxsize=256)
+def _compile(patterns: tuple[str, ...], negations: tuple[str, ...] = ()) -> _Compiled:
+    return _Compiled(tuple(re.compile(p) for p in patterns), tuple(re.compile(n) for n in negations))
+
+
+_CLAUSE_END = re.compile(r"[,:;.!?，。！？；：、()\n]")
+
+
+def _negated(text: str, start: int, negations: Sequence[re.Pattern[str]]) -> bool:
+    """A negation in the same clause, within four words (six Chinese characters) before the claim."""
+    before = _CLAUSE_END.split(text[max(0, start - 60) : start])[-1]
+    # Chinese negations are anchored ($) at the claim, so six characters are enough.
+    chinese = bool(before) and "\u3400" <= before[-1] <= "\u9fff"
+    window = before[-6:] if chinese else " ".join(before.split()[-4:])
+    return any(n.search(window) for n in negations)
+
+
+def find_claims(rule: ProhibitedClaimRule, text: str) -> list[str]:
+    compiled = _compile(tuple(rule.patterns), tuple(rule.negations))
+    hits = []
+    for pattern in compiled.patterns:
+        for m in pattern.finditer(text):
+            inner = m.group()
+            if rule.negation_inside_voids and any(n.search(inner) for n in compiled.negations):
+                continue  # "payouts are not guaranteed", "returns are no guarantee of ..."
+            if not _negated(text, m.start(), compiled.negations):
+                hits.append(inner)
+    return hits
+
+
+def _mentions(rule: RequiredDisclosureRule, text: str) -> list[str]:
+    missing = []
+    for item in rule.disclosures:
+        if not any(p.search(text) for p in _compile(tuple(item.patterns)).patterns):
+            missing.append(item.name)
+    return missing
+
+
+def _redact(text: str, spans: list[PiiSpan]) -> str:
+    for span in sorted(spans, key=lambda s: s.start, reverse=True):
+        text = text[: span.start] + span.masked() + text[span.end :]
+    return text
+
+
+def check_outgoing_text(
+    text: str, *, product_types: Sequence[str] = (), engine: PolicyEngine | None = None
+) -> TextCheck:
+    """Check a reply before it is sent. BLOCK means: do not send this text as it is."""
+    if engine is None:
+        from finagent.settings import get_settings
+        from policies import get_engine
+
+        engine = get_engine(get_settings().policy_dir)
+    policies = engine.policies
+    norm = normalise(text)
+    reasons, findings = [], []
+    for rule in policies.of_kind(ProhibitedClaimRule):
+        claims = find_claims(rule, norm)
+        if claims:
+            pack = policies.pack_of(rule.id)
+            reasons.append(reason(rule, pack, {"category": rule.category, "matched": claims[:5]}))
+            findings += [
+                Finding(kind="prohibited_claim", rule_id=rule.id, detail=rule.category, excerpt=c)
+                for c in claims
+            ]
+    wanted = {p.casefold() for p in product_types}
+    for d_rule in policies.of_kind(RequiredDisclosureRule):
+        if d_rule.product_type.casefold() not in wanted:
+            continue
+        missing = _mentions(d_rule, norm)
+        if missing:
+            reasons.append(
+                reason(
+                    d_rule,
+                    policies.pack_of(d_rule.id),
+                    {"product_type": d_rule.product_type, "missing": missing},
+                )
+            )
+            findings += [Finding(kind="missing_disclosure", rule_id=d_rule.id, detail=m) for m in missing]
+    spans: list[PiiSpan] = []
+    for p_rule in policies.of_kind(PiiRule):
+        found = DETECTORS[p_rule.detector](text, p_rule.allow)
+        if found:
+            spans += found
+            masked = [s.masked() for s in found]
+            reasons.append(
+                reason(p_rule, policies.pack_of(p_rule.id), {"detector": p_rule.detector, "masked": masked})
+            )
+            findings += [
+                Finding(kind="pii", rule_id=p_rule.id, detail=p_rule.detector, excerpt=s.masked())
+                for s in found
+            ]
+    verdict = Verdict.combine(
+        [Verdict(decision=r.decision, reasons=[r], policy_version=engine.version) for r in reasons],
+        engine.version,
+    )
+    if not reasons:
+        verdict = Verdict(decision=Decision.ALLOW, policy_version=engine.version)
+    return TextCheck(verdict=verdict, findings=findings, redacted_text=_redact(text, _dedupe(spans)))
+
+
+def _dedupe(spans: list[PiiSpan]) -> list[PiiSpan]:
+    """Keep the earliest-starting, longest span where detectors overlap (IBAN digits vs card)."""
+    kept: list[PiiSpan] = []
+    for span in sorted(spans, key=lambda s: (s.start, -(s.end - s.start))):
+        if not kept or span.start >= kept[-1].end:
+            kept.append(span)
+    return kept
