@@ -11,6 +11,10 @@ TEXT_CASES: dict[str, tuple[tuple[str, list[str]], tuple[str, list[str]]]] = {
     "TXT-CLM-01": (("We guarantee you a 7% return every year.", []), ("Returns are not guaranteed.", [])),
     "TXT-CLM-02": (("Honestly, this fund cannot lose.", []), ("This fund is not risk-free.", [])),
     "TXT-CLM-03": (("这款理财稳赚不赔。", []), ("本产品不保本，投资有风险。", [])),
+    "TXT-CLM-04": (
+        ("Yes, you can buy the emerging markets fund as a C2 investor.", []),
+        ("A C2 investor may buy products rated R1 or R2.", []),
+    ),
     "TXT-DSC-FUND": (
         ("The Balanced Income Fund yielded 4% last year.", ["fund"]),
         ("Past performance is not a reliable indicator of future results; you may lose money.", ["fund"]),
