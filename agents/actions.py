@@ -43,6 +43,13 @@ def amounts_in(text: str) -> set[Decimal]:
     return found
 
 
+def _mentioned(name: str, message: str) -> bool:
+    """Every word of the payee's name appears in what the customer wrote."""
+    words = re.findall(r"\w+", name.lower())
+    text = message.lower()
+    return bool(words) and all(w in text for w in words)
+
+
 def _money(amount: Decimal, currency: str) -> str:
     return f"{currency} {amount:,.2f}"
 
@@ -77,8 +84,13 @@ def _plan(
         return "unclear"  # the model's amount is not one the customer wrote: never act on it
     if not slots.payee_name.strip():
         return "unclear"
+    if not _mentioned(slots.payee_name, message):
+        return "unclear"  # a payee the customer never named
+    written_iban = (slots.payee_iban or "").replace(" ", "").upper()
+    if written_iban and written_iban not in re.sub(r"\s", "", message).upper():
+        written_iban = ""  # the model invented it; an IBAN comes from the customer or the saved payee
     known = next((p for p in snap.known_payees if p.name.lower() == slots.payee_name.strip().lower()), None)
-    iban = (slots.payee_iban or (known.iban if known else None) or "").replace(" ", "").upper() or None
+    iban = written_iban or (known.iban if known else None) or None
     country = _iban_country(iban) or (known.country if known else snap.context.country)
     account = snap.accounts[0]
     args = {

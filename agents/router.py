@@ -8,13 +8,12 @@ speech-act check has the last word between asking about an action and asking for
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
-
-import re
 
 import numpy as np
 import yaml

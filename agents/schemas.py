@@ -1,4 +1,8 @@
-"""JSON schemas the model fills. The model proposes arguments; deterministic code checks every one."""
+"""JSON schemas the model fills. The model proposes arguments; deterministic code checks every one.
+
+Lengths and patterns are part of the schema so guided decoding cannot run on (a small model will
+happily write an endless "DE0000..." IBAN otherwise).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,12 @@ class BlockCardSlots(BaseModel):
 
 class TransferSlots(BaseModel):
     amount: float = Field(description="amount to send, as a number, exactly as the customer wrote it")
-    currency: str = Field(default="EUR", description="ISO currency code")
-    payee_name: str = Field(description="who receives the money")
-    payee_iban: str | None = Field(default=None, description="IBAN if the customer gave one")
-    reference: str | None = Field(default=None, description="payment reference if given")
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$", description="ISO currency code")
+    payee_name: str = Field(max_length=80, description="who receives the money")
+    payee_iban: str | None = Field(
+        default=None,
+        max_length=34,
+        pattern=r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{8,30}$",
+        description="IBAN only if the customer wrote one, else null",
+    )
+    reference: str | None = Field(default=None, max_length=140, description="payment reference if given")

@@ -165,3 +165,21 @@ def test_customers_cannot_use_the_console_api(make_client: AppFactory) -> None:
     client = make_client()
     assert client.get("/api/approvals", headers=login(client, "alice")).status_code == 403
     assert client.post("/api/chat", json={"message": "hi"}, headers=login(client, "ana")).status_code == 403
+
+
+def test_payee_the_customer_never_named_is_refused(make_client: AppFactory) -> None:
+    client = make_client(TRANSFER_20K | {"amount": 300, "payee_name": "Evil Corp Ltd"})
+    _, msg = say(client, login(client, "alice"), "send 300 EUR to my sister")
+    assert msg["status"] == "error" and msg["action"] is None
+
+
+def test_invented_iban_is_dropped(make_client: AppFactory) -> None:
+    client = make_client(
+        TRANSFER_20K | {"amount": 300, "payee_name": "Anna Weber", "payee_iban": "DE00000000000000000000"}
+    )
+    _, msg = say(client, login(client, "alice"), "send 300 EUR to Anna Weber")
+    assert msg["status"] == "confirm"
+    assert (
+        msg["action"]["args"]["payee_iban"] == "DE12500105170648489890"
+    )  # the saved payee's, not the model's
+    assert msg["action"]["args"]["new_payee"] is False
