@@ -9,8 +9,9 @@ CODE := agents tools graphs knowledge policies evals finagent bench server.py
 
 .PHONY: run test install model kb lint typecheck unit integration browser chromium stop clean
 
-run: install model kb ## install, prepare the model, start vLLM and the server
-	@$(FINAGENT) llm start
+run: install kb ## install, prepare the model, start vLLM and the server
+	@if [ -z "$$LLM_BASE_URL" ]; then $(FINAGENT) llm prepare && $(FINAGENT) llm start; \
+	 else echo "LLM_BASE_URL is set: using $$LLM_BASE_URL, no local vLLM"; fi
 	@echo ""
 	@echo "  Widget  (customer):   http://127.0.0.1:$${PORT:-8000}/widget/   (alice / alice-demo)"
 	@echo "  Console (compliance): http://127.0.0.1:$${PORT:-8000}/console/  (ana / ana-demo, ben / ben-demo)"

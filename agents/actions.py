@@ -68,9 +68,9 @@ def _plan(
         assert isinstance(slots, BlockCardSlots)
         active = [c for c in snap.cards if c.status == "active"]
         wanted = [c for c in active if slots.card_type != "unknown" and slots.card_type in c.product.lower()]
-        card = (wanted or active or [None])[0]
-        if card is None:
+        if not active:
             return "you have no active card to block"
+        card = (wanted or active)[0]
         return (
             {"card_id": card.id, "card_last4": card.last4, "reason": slots.reason},
             f"block your {card.product} card ending {card.last4}",
@@ -93,10 +93,11 @@ def _plan(
     iban = written_iban or (known.iban if known else None) or None
     country = _iban_country(iban) or (known.country if known else snap.context.country)
     account = snap.accounts[0]
+    currency = slots.currency.upper() or "EUR"
     args = {
         "account_id": account.id,
         "amount": str(amount),
-        "currency": slots.currency.upper() or "EUR",
+        "currency": currency,
         "payee_name": slots.payee_name.strip(),
         "payee_iban": iban,
         "payee_country": country,
@@ -104,7 +105,7 @@ def _plan(
         "reference": slots.reference,
     }
     label = "new payee" if known is None else "saved payee"
-    return args, f"transfer {_money(amount, args['currency'])} to {args['payee_name']} ({label})"
+    return args, f"transfer {_money(amount, currency)} to {args['payee_name']} ({label})"
 
 
 def _reasons_text(verdict: Verdict) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 from sqlalchemy import func, select, update
 
@@ -229,7 +230,7 @@ async def decide(
 async def resume_run(rt: AppRuntime, action: Action, resume: dict[str, Any]) -> None:
     """Continue the held run with the officers' decision and post the outcome in the conversation."""
     async with rt.lock(action.thread_id):
-        config = {"configurable": {"thread_id": action.run_id}}
+        config: RunnableConfig = {"configurable": {"thread_id": action.run_id}}
         await rt.graph.ainvoke(Command(resume=resume), config, context=rt.deps)
         state = await rt.graph.aget_state(config)
         await store_outcome(rt, action.thread_id, dict(state.values))

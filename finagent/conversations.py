@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 from sqlalchemy import select
 
@@ -150,7 +151,7 @@ async def store_outcome(rt: AppRuntime, thread_id: str, values: dict[str, Any]) 
 
 
 async def _run(rt: AppRuntime, run_id: str, graph_input: Any, thread_id: str) -> AsyncIterator[Event]:
-    config = {"configurable": {"thread_id": run_id}}
+    config: RunnableConfig = {"configurable": {"thread_id": run_id}}
     try:
         async for chunk in rt.graph.astream(graph_input, config, context=rt.deps, stream_mode="custom"):
             if isinstance(chunk, dict) and chunk.get("type") == "token":

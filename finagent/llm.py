@@ -61,6 +61,8 @@ class OpenAIChatModel:
             timeout=settings.llm_timeout_s,
             max_retries=settings.llm_max_retries,
         )
+        # The SDK's overloads type every message and schema as TypedDicts; ours are plain dicts.
+        self._completions: Any = self._client.chat.completions
 
     def _wrap(self, exc: Exception) -> LLMError:
         if isinstance(exc, openai.APIStatusError):
@@ -82,9 +84,9 @@ class OpenAIChatModel:
         self, messages: Sequence[ChatMessage], *, max_tokens: int | None = None
     ) -> AsyncIterator[str]:
         try:
-            stream = await self._client.chat.completions.create(
+            stream = await self._completions.create(
                 model=self.name,
-                messages=list(messages),  # type: ignore[arg-type]
+                messages=list(messages),
                 temperature=self._settings.llm_temperature,
                 max_tokens=max_tokens or self._settings.llm_max_tokens,
                 stream=True,
@@ -97,9 +99,9 @@ class OpenAIChatModel:
 
     async def structured(self, messages: Sequence[ChatMessage], schema: type[T]) -> T:
         try:
-            resp = await self._client.chat.completions.create(
+            resp = await self._completions.create(
                 model=self.name,
-                messages=list(messages),  # type: ignore[arg-type]
+                messages=list(messages),
                 temperature=0.0,
                 max_tokens=self._settings.llm_max_tokens,
                 response_format={
@@ -120,9 +122,9 @@ class OpenAIChatModel:
     async def tool_call(self, messages: Sequence[ChatMessage], tool: type[T], *, description: str) -> T:
         name = _schema_name(tool)
         try:
-            resp = await self._client.chat.completions.create(
+            resp = await self._completions.create(
                 model=self.name,
-                messages=list(messages),  # type: ignore[arg-type]
+                messages=list(messages),
                 temperature=0.0,
                 max_tokens=self._settings.llm_max_tokens,
                 tools=[

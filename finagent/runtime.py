@@ -44,7 +44,7 @@ def _default_router(settings: Settings) -> EmbeddingRouter:
     from knowledge.embeddings import get_embedder
 
     embedder = get_embedder(settings)
-    return EmbeddingRouter(embedder.embed)
+    return EmbeddingRouter(lambda texts: embedder.embed(list(texts)))
 
 
 def _default_grounding() -> GroundingCheck:
@@ -73,8 +73,10 @@ async def open_runtime(
     deps = Deps(
         settings=settings,
         llm=llm or chat_model_from_settings(settings),
-        retriever=retriever or await asyncio.to_thread(_default_retriever, settings),
-        router=router or await asyncio.to_thread(_default_router, settings),
+        retriever=retriever
+        if retriever is not None
+        else await asyncio.to_thread(_default_retriever, settings),
+        router=router if router is not None else await asyncio.to_thread(_default_router, settings),
         sessions=sessions,
         check_grounding=grounding or _default_grounding(),
     )

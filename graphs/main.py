@@ -17,7 +17,6 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
-from tools.text_check import check_outgoing_text
 
 from agents.actions import confirm, propose_action
 from agents.language import detect_language, say
@@ -29,6 +28,7 @@ from finagent.llm import LLMError
 from graphs.approval import await_approval, execute, rejected
 from graphs.deps import Deps
 from graphs.state import ConversationState
+from tools.text_check import check_outgoing_text
 from tools.verdict import Decision
 
 
@@ -100,14 +100,14 @@ async def review(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, 
 
 
 def after_proposal(state: ConversationState) -> Literal["confirm", "__end__"]:
-    return "confirm" if state.get("status") == "confirm" else END
+    return "confirm" if state.get("status") == "confirm" else "__end__"
 
 
 def after_confirm(state: ConversationState) -> Literal["execute", "await_approval", "__end__"]:
     status = state.get("status")
     if status == "confirmed":
         return "execute"
-    return "await_approval" if status == "pending_approval" else END
+    return "await_approval" if status == "pending_approval" else "__end__"
 
 
 def after_approval(state: ConversationState) -> Literal["execute", "rejected"]:
