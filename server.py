@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -28,6 +29,8 @@ from finagent.settings import Settings, get_settings
 
 WEB = Path(__file__).resolve().parent / "web"
 MAX_BODY_BYTES = 64 * 1024
+# The front-ends load nothing from elsewhere and run no inline script; the widget may call a configured API.
+CSP = "default-src 'self'; connect-src 'self' *; img-src 'self' data:; frame-ancestors *"
 log = logging.getLogger("finagent.server")
 
 
@@ -50,6 +53,11 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
 
     app = FastAPI(title="finagent", version="0.1.0", lifespan=lifespan)
     app.include_router(router)
+    if settings.widget_allowed_origins:  # bank pages on other origins that embed the widget
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.widget_allowed_origins, allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
 
     @app.middleware("http")
     async def limits_and_metrics(
@@ -60,6 +68,9 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
             return _error(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes")
         started = time.perf_counter()
         response = await call_next(request)
+        if request.url.path.startswith(("/widget", "/console")):
+            response.headers["Content-Security-Policy"] = CSP
+            response.headers["X-Content-Type-Options"] = "nosniff"
         route = request.scope.get("route")
         HTTP_LATENCY.labels(
             request.method, getattr(route, "path", "unmatched"), response.status_code
@@ -113,6 +124,11 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
         probe = getattr(rt.deps.llm, "health", None)
         llm_ok = await probe() if probe else True
         return {"status": "ok", "db": "ok", "llm": "ok" if llm_ok else "down"}
+
+    @app.get("/api/config")
+    async def public_config() -> dict[str, int]:
+        """What the widget needs to agree with the server, e.g. the message length limit."""
+        return {"max_message_chars": settings.max_message_chars}
 
     @app.get("/metrics")
     async def metrics() -> Response:

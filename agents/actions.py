@@ -231,7 +231,7 @@ async def confirm(state: ConversationState, runtime: Runtime[Deps]) -> dict[str,
         return {"reply": say("cancelled", language), "status": "cancelled"}
     if needs_approval:
         return {
-            "reply": say("pending", language, summary=action["summary"].capitalize()),
+            "reply": say("pending", language, summary=action["summary"][:1].upper() + action["summary"][1:]),
             "status": "pending_approval",
         }
     return {"status": "confirmed"}

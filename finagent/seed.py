@@ -1,4 +1,4 @@
-"""Demo data for development and tests: two customers with accounts, cards, payees and 90 days of
+"""Demo data for development and tests: three customers with accounts, cards, payees and 90 days of
 history, and two compliance officers. Refused in production by Settings (SEED_DEMO_DATA=false)."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ DEMO_USERS = [
     # username, password, role, subject, display name
     ("alice", "alice-demo", "customer", "cust-001", "Alice Martin"),
     ("bob", "bob-demo", "customer", "cust-002", "Bob Keller"),
+    ("carol", "carol-demo", "customer", "cust-003", "Carol Nguyen"),
     ("ana", "ana-demo", "officer", "officer-ana", "Ana Weiss (Compliance)"),
     ("ben", "ben-demo", "officer", "officer-ben", "Ben Ott (Compliance)"),
 ]
@@ -105,6 +106,13 @@ async def seed_demo_data(sessions: async_sessionmaker[AsyncSession]) -> bool:
                     iban="DE21500105170123456789",
                     balance=Decimal("6320.00"),
                 ),
+                Account(
+                    id="acc-003",
+                    customer_id="cust-003",
+                    iban="DE68500105178297336485",
+                    balance=Decimal("152400.00"),
+                ),
+                Card(id="card-004", customer_id="cust-003", product="Lakeshore Debit", last4="5562"),
                 Card(id="card-001", customer_id="cust-001", product="Lakeshore Debit", last4="4821"),
                 Card(id="card-002", customer_id="cust-001", product="Lakeshore Credit Gold", last4="9913"),
                 Card(id="card-003", customer_id="cust-002", product="Lakeshore Debit", last4="3307"),
@@ -126,6 +134,7 @@ async def seed_demo_data(sessions: async_sessionmaker[AsyncSession]) -> bool:
         await session.flush()
         session.add_all(_history("cust-001", "acc-001", "5200.00", "1450.00", "Hausverwaltung Berlin"))
         session.add_all(_history("cust-002", "acc-002", "3100.00", "890.00", "Mietservice Nord"))
+        session.add_all(_history("cust-003", "acc-003", "9800.00", "2300.00", "Immobilien Rhein GmbH"))
         session.add_all(
             [
                 User(username=u, password_hash=hash_password(p), role=r, subject=s, display_name=n)

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     auth_secret: SecretStr = SecretStr(DEV_AUTH_SECRET)
     token_ttl_s: int = 8 * 3600
     max_message_chars: int = 2000
+    widget_allowed_origins: list[str] = Field(
+        default_factory=list, description="origins of bank pages that embed the widget (CORS); JSON list"
+    )
     seed_demo_data: bool = True
 
     redis_url: str | None = None

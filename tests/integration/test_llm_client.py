@@ -20,8 +20,12 @@ pytestmark = pytest.mark.integration
 
 
 def _client(base_url: str, api_key: str = "k", model: str = "m") -> OpenAIChatModel:
-    return OpenAIChatModel(base_url=base_url, api_key=api_key, model=model,
-                           settings=Settings(llm_max_retries=0, llm_timeout_s=20))
+    return OpenAIChatModel(
+        base_url=base_url,
+        api_key=api_key,
+        model=model,
+        settings=Settings(llm_max_retries=0, llm_timeout_s=20),
+    )
 
 
 @pytest.fixture
@@ -36,8 +40,10 @@ async def test_streams_prose(real: OpenAIChatModel) -> None:
 
 async def test_structured_output_fills_transfer_slots(real: OpenAIChatModel) -> None:
     slots = await real.structured(
-        [{"role": "system", "content": "Extract the transfer details."},
-         {"role": "user", "content": "Please send 750 EUR to Maria Lopez"}],
+        [
+            {"role": "system", "content": "Extract the transfer details."},
+            {"role": "user", "content": "Please send 750 EUR to Maria Lopez"},
+        ],
         TransferSlots,
     )
     assert slots.amount == 750
@@ -49,8 +55,11 @@ class Weather(BaseModel):
 
 
 async def test_named_tool_call(real: OpenAIChatModel) -> None:
-    call = await real.tool_call([{"role": "user", "content": "What's the weather in Frankfurt?"}], Weather,
-                                description="Look up the weather for a city")
+    call = await real.tool_call(
+        [{"role": "user", "content": "What's the weather in Frankfurt?"}],
+        Weather,
+        description="Look up the weather for a city",
+    )
     assert call.city.lower().startswith("frankfurt")
 
 
@@ -63,10 +72,20 @@ async def test_dead_endpoint_is_unavailable() -> None:
 @pytest.fixture
 def garbled_endpoint() -> Iterator[str]:
     class Garbled(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            body = {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": "{not json at all"}}]}
+        def do_POST(self) -> None:
+            body = {
+                "id": "x",
+                "object": "chat.completion",
+                "created": 0,
+                "model": "m",
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": "{not json at all"},
+                    }
+                ],
+            }
             data = json.dumps(body).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

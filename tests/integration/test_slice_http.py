@@ -48,9 +48,13 @@ def test_lost_card_question_is_answered_by_the_model_with_a_citation(live_server
 
 
 def test_transfer_needs_approval_and_executes_once_visible_to_customer(live_server: str) -> None:
-    alice = _login(live_server, "alice")
-    events = _events(live_server, "/api/chat", {
-        "message": "Please transfer EUR 20000 to Acme Trading GmbH, IBAN DE75512108001245126199"}, alice)
+    carol = _login(live_server, "carol")  # alice's daily limit belongs to the browser tests
+    events = _events(
+        live_server,
+        "/api/chat",
+        {"message": "Please transfer EUR 20000 to Acme Trading GmbH, IBAN DE75512108001245126199"},
+        carol,
+    )
     proposal = _final(events)
     assert proposal["status"] == "confirm", proposal
     action = proposal["action"]
@@ -58,22 +62,33 @@ def test_transfer_needs_approval_and_executes_once_visible_to_customer(live_serv
     assert action["verdict"]["decision"] == "REQUIRE_APPROVAL"
     thread_id = events[0][1]["thread_id"]
 
-    pending = _final(_events(live_server, "/api/chat/confirm",
-                             {"thread_id": thread_id, "action_id": action["action_id"], "confirm": True}, alice))
+    pending = _final(
+        _events(
+            live_server,
+            "/api/chat/confirm",
+            {"thread_id": thread_id, "action_id": action["action_id"], "confirm": True},
+            carol,
+        )
+    )
     assert pending["status"] == "pending_approval"
 
     ana = _login(live_server, "ana")
     queue = httpx.get(f"{live_server}/api/approvals", headers=ana).json()
     item = next(i for i in queue if i["action"]["action_id"] == action["action_id"])
     assert httpx.post(f"{live_server}/api/approvals/{item['id']}/claim", headers=ana).status_code == 200
-    decided = httpx.post(f"{live_server}/api/approvals/{item['id']}/decision",
-                         json={"decision": "approve", "note": "known supplier"}, headers=ana, timeout=60)
+    decided = httpx.post(
+        f"{live_server}/api/approvals/{item['id']}/decision",
+        json={"decision": "approve", "note": "known supplier"},
+        headers=ana,
+        timeout=60,
+    )
     assert decided.json()["status"] == "approved"
-    replay = httpx.post(f"{live_server}/api/approvals/{item['id']}/decision",
-                        json={"decision": "approve"}, headers=ana)
+    replay = httpx.post(
+        f"{live_server}/api/approvals/{item['id']}/decision", json={"decision": "approve"}, headers=ana
+    )
     assert replay.status_code == 409
 
-    view = httpx.get(f"{live_server}/api/threads/{thread_id}", headers=alice).json()
+    view = httpx.get(f"{live_server}/api/threads/{thread_id}", headers=carol).json()
     assert view["messages"][-1]["status"] == "executed"
     audit = httpx.get(f"{live_server}/api/audit", params={"limit": 1000}, headers=ana).json()
     executed = [e for e in audit if e["kind"] == "action.executed" and e["subject"] == action["action_id"]]
