@@ -1,0 +1,237 @@
+"""Loading the bank's documents: Markdown, plain text, HTML, PDF and JSON records.
+
+Every format ends up as the same `Document`: validated metadata plus a Markdown-like body, so the
+chunker only has to understand one structure (headings, lists, tables).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".json")
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+
+DocType = Literal["guide", "terms", "fees", "faq", "product", "policy", "procedure"]
+Product = Literal[
+    "accounts",
+    "cards",
+    "transfers",
+    "loans",
+    "credit-cards",
+    "deposits",
+    "wealth",
+    "complaints",
+    "privacy",
+    "kyc",
+    "general",
+]
+
+
+class DocumentError(ValueError):
+    """A document that cannot be indexed; the message names the file and the field."""
+
+
+class DocumentMeta(BaseModel):
+    """The metadata every document carries (see docs/knowledge-base.md)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
+    title: str = Field(min_length=1)
+    type: DocType = "guide"
+    product: Product = "general"
+    audience: Literal["public", "internal"] = "public"
+    version: int = Field(default=1, ge=1)
+    effective_date: date | None = None
+    language: Literal["en", "zh"] = "en"
+    translation_of: str | None = None
+
+    @field_validator("id", "title", mode="before")
+    @classmethod
+    def _strip(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class Document:
+    meta: DocumentMeta
+    body: str  # Markdown-like: headings, lists and pipe tables
+    source: str  # path relative to the corpus root (plus #n for JSON records)
+
+    @property
+    def key(self) -> str:
+        """One stored version of one document."""
+        return f"{self.meta.id}@v{self.meta.version}"
+
+    @property
+    def content_hash(self) -> str:
+        """Changes when anything that reaches the index changes: text or metadata."""
+        payload = json.dumps(
+            {"meta": self.meta.model_dump(mode="json"), "body": self.body}, sort_keys=True, ensure_ascii=False
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _meta(raw: dict[str, Any], where: str) -> DocumentMeta:
+    try:
+        return DocumentMeta.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise DocumentError(f"{where}: {problems}") from exc
+
+
+def _first_heading(body: str) -> str | None:
+    match = re.search(r"^#\s+(.+)$", body, re.MULTILINE)
+    return match.group(1).strip() if match else None
+
+
+def parse_front_matter(text: str, where: str) -> tuple[dict[str, Any], str]:
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    try:
+        data = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as exc:
+        raise DocumentError(f"{where}: front matter is not valid YAML ({exc})") from exc
+    if not isinstance(data, dict):
+        raise DocumentError(f"{where}: front matter must be a mapping")
+    return data, text[match.end() :]
+
+
+def _with_defaults(raw: dict[str, Any], body: str, path: Path) -> dict[str, Any]:
+    # A file without an id or title still indexes: the file name and first heading stand in.
+    merged = dict(raw)
+    merged.setdefault("id", re.sub(r"[^A-Za-z0-9._\-]+", "-", path.stem).strip("-") or "document")
+    merged.setdefault("title", _first_heading(body) or path.stem.replace("-", " ").replace("_", " "))
+    return merged
+
+
+def load_markdown(path: Path, source: str) -> Document:
+    text = path.read_text(encoding="utf-8")
+    raw, body = parse_front_matter(text, source)
+    return Document(_meta(_with_defaults(raw, body, path), source), body.strip(), source)
+
+
+def load_html(path: Path, source: str) -> Document:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    raw: dict[str, Any] = {}
+    for tag in soup.find_all("meta"):
+        name = str(tag.get("name") or "")
+        if name.startswith("finagent:"):
+            raw[name.removeprefix("finagent:")] = str(tag.get("content") or "")
+    if "title" not in raw and soup.title and soup.title.string:
+        raw["title"] = soup.title.string.strip()
+    root = soup.body or soup
+    body = html_to_markdown(root)
+    return Document(_meta(_with_defaults(raw, body, path), source), body, source)
+
+
+def html_to_markdown(root: Any) -> str:
+    """Keep the structure the chunker needs: headings, list items, table rows, paragraphs."""
+    lines: list[str] = []
+    for el in root.find_all(["h1", "h2", "h3", "h4", "p", "li", "table", "pre"]):
+        if el.find_parent(["table", "li"]) is not None and el.name != "table":
+            continue  # nested text is emitted by its container
+        if el.name == "table":
+            if el.find_parent("table") is not None:
+                continue
+            rows = [
+                [c.get_text(" ", strip=True) for c in tr.find_all(["th", "td"])] for tr in el.find_all("tr")
+            ]
+            rows = [r for r in rows if r]
+            if rows:
+                lines.append("")
+                lines.append("| " + " | ".join(rows[0]) + " |")
+                lines.append("|" + " --- |" * len(rows[0]))
+                lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
+                lines.append("")
+            continue
+        text = el.get_text(" ", strip=True)
+        if not text:
+            continue
+        if el.name in ("h1", "h2", "h3", "h4"):
+            lines += ["", "#" * int(el.name[1]) + " " + text, ""]
+        elif el.name == "li":
+            lines.append("- " + text)
+        else:
+            lines += [text, ""]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def load_pdf(path: Path, source: str) -> Document:
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(path))
+    # Metadata lives in the document information dictionary as /finagent:<field>, like HTML meta tags.
+    info: dict[str, Any] = dict(reader.metadata or {})
+    raw: dict[str, Any] = {}
+    for key, value in info.items():
+        name = str(key).lstrip("/")
+        if name.startswith("finagent:"):
+            raw[name.removeprefix("finagent:")] = str(value)
+    if "title" not in raw and info.get("/Title"):
+        raw["title"] = str(info["/Title"])
+    pages = [(page.extract_text() or "").strip() for page in reader.pages]
+    # PDFs have no reliable heading markup; each page becomes a section so citations can say "page n".
+    body = "\n\n".join(f"## Page {n}\n\n{text}" for n, text in enumerate(pages, start=1) if text)
+    return Document(_meta(_with_defaults(raw, body, path), source), body, source)
+
+
+def load_json_records(path: Path, source: str) -> list[Document]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DocumentError(f"{source}: not valid JSON ({exc})") from exc
+    records = data if isinstance(data, list) else [data]
+    docs = []
+    for n, record in enumerate(records):
+        where = f"{source}#{n}"
+        if not isinstance(record, dict) or not isinstance(record.get("content"), str):
+            raise DocumentError(f"{where}: a record needs at least id, title and a string 'content'")
+        docs.append(Document(_meta(record, where), record["content"].strip(), where))
+    return docs
+
+
+def load_file(path: Path, root: Path) -> list[Document]:
+    source = path.relative_to(root).as_posix() if path != root else path.name
+    suffix = path.suffix.lower()
+    if suffix in (".md", ".markdown", ".txt"):
+        return [load_markdown(path, source)]
+    if suffix in (".html", ".htm"):
+        return [load_html(path, source)]
+    if suffix == ".pdf":
+        return [load_pdf(path, source)]
+    if suffix == ".json":
+        return load_json_records(path, source)
+    raise DocumentError(f"{source}: unsupported file type {suffix!r}")
+
+
+def iter_corpus_files(root: Path) -> Iterator[Path]:
+    """Supported files under root, in a stable order.
+
+    Hidden files and folders, and README files (notes about the corpus, not bank documents), are skipped.
+    """
+    if root.is_file():
+        yield root
+        return
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).parts
+        if (
+            path.is_file()
+            and path.suffix.lower() in SUPPORTED_SUFFIXES
+            and path.stem.upper() != "README"
+            and not any(p.startswith(".") for p in rel)
+        ):
+            yield path

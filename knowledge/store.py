@@ -1,0 +1,154 @@
+"""The vector store: one Chroma collection of chunks with their embeddings and metadata.
+
+Chroma is opened as a `PersistentClient` under the data folder, or as an `HttpClient` when
+`CHROMA_URL` is set. finagent computes embeddings itself (see embeddings.py), so the collection has
+no embedding function and the name of the vector space is kept in the collection's metadata:
+mixing vectors from two models would silently return nonsense.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from finagent.settings import Settings
+from knowledge.embeddings import Vectors
+
+GENERATION_KEY = "finagent_generation"
+EMBEDDER_KEY = "finagent_embedder"
+_PAGE = 5000
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    chunk_id: str
+    text: str
+    metadata: dict[str, Any]
+    embedding: Vectors | None = None
+
+
+def open_client(settings: Settings) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    # Telemetry would try to reach the internet; a bank's deployment must not phone home.
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if not url.hostname:
+            raise StoreError(f"CHROMA_URL {settings.chroma_url!r} has no host")
+        ssl = url.scheme == "https"
+        return chromadb.HttpClient(
+            host=url.hostname, port=url.port or (443 if ssl else 8000), ssl=ssl, settings=chroma_settings
+        )
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+class ChunkStore:
+    def __init__(self, client: Any, name: str) -> None:
+        self._client = client
+        self.name = name
+        self._collection = client.get_or_create_collection(
+            name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+        self._batch = max(1, min(int(client.get_max_batch_size()), 2000))
+
+    @classmethod
+    def from_settings(cls, settings: Settings, name: str | None = None) -> ChunkStore:
+        return cls(open_client(settings), name or settings.chroma_collection)
+
+    # --- collection-level state -------------------------------------------------------------
+    def _metadata(self) -> dict[str, Any]:
+        # Re-read: another process (an ingest run) may have changed it.
+        return dict(self._client.get_collection(self.name).metadata or {})
+
+    @property
+    def generation(self) -> str:
+        return str(self._metadata().get(GENERATION_KEY, ""))
+
+    @property
+    def embedder(self) -> str | None:
+        value = self._metadata().get(EMBEDDER_KEY)
+        return str(value) if value else None
+
+    def mark(self, *, generation: str, embedder: str) -> None:
+        meta = self._metadata()
+        meta.update({GENERATION_KEY: generation, EMBEDDER_KEY: embedder})
+        self._collection.modify(metadata=meta)
+
+    def count(self) -> int:
+        return int(self._collection.count())
+
+    # --- writes --------------------------------------------------------------------------------
+    def add(self, chunks: Sequence[StoredChunk], vectors: Vectors) -> None:
+        for start in range(0, len(chunks), self._batch):
+            part = chunks[start : start + self._batch]
+            self._collection.add(
+                ids=[c.chunk_id for c in part],
+                embeddings=vectors[start : start + len(part)],
+                documents=[c.text for c in part],
+                metadatas=[c.metadata for c in part],
+            )
+
+    def update_metadata(self, ids: Sequence[str], metadatas: Sequence[dict[str, Any]]) -> None:
+        for start in range(0, len(ids), self._batch):
+            self._collection.update(
+                ids=list(ids[start : start + self._batch]),
+                metadatas=list(metadatas[start : start + self._batch]),
+            )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        for start in range(0, len(ids), self._batch):
+            self._collection.delete(ids=list(ids[start : start + self._batch]))
+
+    def reset(self) -> None:
+        """Drop every chunk (used when the embedding model changed)."""
+        self._client.delete_collection(self.name)
+        self._collection = self._client.get_or_create_collection(
+            self.name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+
+    # --- reads ---------------------------------------------------------------------------------
+    def iter_all(self, *, with_text: bool = True) -> Iterator[StoredChunk]:
+        include = ["metadatas", "documents"] if with_text else ["metadatas"]
+        offset = 0
+        while True:
+            page = self._collection.get(include=include, limit=_PAGE, offset=offset)
+            ids = page["ids"]
+            if not ids:
+                return
+            docs = page.get("documents") or [""] * len(ids)
+            for chunk_id, text, meta in zip(ids, docs, page["metadatas"], strict=True):
+                yield StoredChunk(chunk_id, text or "", dict(meta or {}))
+            offset += len(ids)
+
+    def query(self, vector: Vectors, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
+        """Nearest chunks as (chunk_id, cosine similarity); `where` filters before the ANN search."""
+        if n <= 0:
+            return []
+        result = self._collection.query(
+            query_embeddings=[vector], n_results=n, where=where or None, include=["distances"]
+        )
+        ids, distances = result["ids"][0], result["distances"][0]
+        return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
+
+    def fetch(self, ids: Sequence[str]) -> dict[str, StoredChunk]:
+        if not ids:
+            return {}
+        page = self._collection.get(ids=list(ids), include=["metadatas", "documents", "embeddings"])
+        embeddings = page["embeddings"]
+        return {
+            chunk_id: StoredChunk(chunk_id, text or "", dict(meta or {}), np.asarray(emb, dtype=np.float32))
+            for chunk_id, text, meta, emb in zip(
+                page["ids"], page["documents"], page["metadatas"], embeddings, strict=True
+            )
+        }

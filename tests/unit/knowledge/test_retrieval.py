@@ -1,0 +1,106 @@
+"""Hybrid search over the fixture corpus with the real bundled model."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from finagent.settings import Settings
+from knowledge.embeddings import LocalEmbedder
+from knowledge.ingest import ingest
+from knowledge.retrieval import Retriever
+from knowledge.snapshot import snapshot_dir
+from knowledge.store import ChunkStore
+from tests.unit.knowledge.conftest import FIXTURES
+
+
+@pytest.fixture(scope="module")
+def retriever(tmp_path_factory: pytest.TempPathFactory, real_embedder: LocalEmbedder) -> Retriever:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("kb"), chroma_url=None)
+    ingest(FIXTURES / "corpus", settings, progress=False, embedder=real_embedder, today=date(2026, 1, 15))
+    store = ChunkStore.from_settings(settings)
+    return Retriever(store, real_embedder, snapshot_dir(settings), today=lambda: date(2026, 1, 15))
+
+
+@pytest.mark.parametrize(
+    ("query", "doc_id"),
+    [
+        ("lost my card what do i do", "card-lost-stolen"),
+        ("whats the fee for sending an international wire", "fees-schedule"),
+        ("what time do international transfers have to go in by", "transfers-international"),
+        ("atm withdrwal limt", "faq-atm-withdrawal"),  # typos
+        ("我的银行卡丢了怎么办", "card-lost-stolen.zh"),
+        ("补办新卡要多久", "card-lost-stolen.zh"),
+    ],
+)
+def test_the_answering_document_ranks_first(retriever: Retriever, query: str, doc_id: str) -> None:
+    hits = retriever.search(query, k=5)
+    assert hits[0].doc_id == doc_id, [h.doc_id for h in hits]
+
+
+def test_hits_carry_what_a_citation_needs(retriever: Retriever) -> None:
+    hit = retriever.search("replacement card delivery time", k=1)[0]
+    assert (hit.doc_id, hit.title, hit.section) == (
+        "card-lost-stolen",
+        "Lost or stolen card",
+        "Replacement card",
+    )
+    assert "5 business days" in hit.text
+    assert hit.source == "cards/card-lost-stolen.md"
+    assert hit.effective_date == "2025-01-01"
+
+
+def test_customers_never_see_internal_procedures(retriever: Retriever) -> None:
+    query = "supervisor override code FX-7731 to lift a fraud block"
+    public = retriever.search(query, k=20)
+    assert public, "other public documents should still be returned"
+    assert all(h.audience == "public" and h.doc_id != "fraud-callback-procedure" for h in public)
+    staff = retriever.search(query, k=3, audience="internal")
+    assert staff[0].doc_id == "fraud-callback-procedure"
+
+
+def test_language_filter_keeps_only_that_language(retriever: Retriever) -> None:
+    hits = retriever.search("lost card", k=5, language="zh")
+    assert hits and all(h.language == "zh" for h in hits)
+
+
+def test_no_document_contributes_more_than_two_chunks(retriever: Retriever) -> None:
+    hits = retriever.search("card lost stolen blocked replacement dispute", k=8)
+    doc_ids = [h.doc_id for h in hits]
+    assert max(doc_ids.count(d) for d in doc_ids) <= 2
+
+
+def test_relevance_separates_an_off_topic_question(retriever: Retriever) -> None:
+    on_topic = max(h.relevance for h in retriever.search("how do I block a stolen card", k=3))
+    off_topic = max(h.relevance for h in retriever.search("what will the weather be on mars tomorrow", k=3))
+    threshold = Settings().kb_min_relevance
+    assert off_topic < threshold <= on_topic
+
+
+def test_scores_are_ranked_and_relevance_is_bounded(retriever: Retriever) -> None:
+    hits = retriever.search("international wire fee", k=5)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert all(0.0 <= h.relevance <= 1.0 for h in hits)
+
+
+def test_empty_query_returns_nothing(retriever: Retriever) -> None:
+    assert retriever.search("   ", k=5) == []
+
+
+def test_an_index_from_another_model_is_refused(tmp_path: Path, real_embedder: LocalEmbedder) -> None:
+    from knowledge.retrieval import RetrievalError
+    from tests.unit.knowledge.conftest import CountingEmbedder
+
+    settings = Settings(data_dir=tmp_path, chroma_url=None)
+    ingest(FIXTURES / "corpus", settings, progress=False, embedder=real_embedder)
+    other = CountingEmbedder(real_embedder, name="remote:other")
+    with pytest.raises(RetrievalError, match="run `finagent ingest` again"):
+        Retriever(ChunkStore.from_settings(settings), other, snapshot_dir(settings))
+
+
+def test_an_empty_index_answers_with_no_hits(tmp_path: Path, real_embedder: LocalEmbedder) -> None:
+    settings = Settings(data_dir=tmp_path, chroma_url=None)
+    retriever = Retriever(ChunkStore.from_settings(settings), real_embedder, snapshot_dir(settings))
+    assert retriever.search("lost card", k=5) == []
