@@ -55,7 +55,9 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
     app.include_router(router)
     if settings.widget_allowed_origins:  # bank pages on other origins that embed the widget
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.widget_allowed_origins, allow_methods=["GET", "POST"],
+            CORSMiddleware,
+            allow_origins=settings.widget_allowed_origins,
+            allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
 

@@ -12,7 +12,11 @@ import typer
 
 from finagent.settings import get_settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="finagent: agents for banks. The model proposes, rules decide, people approve.",
+)
 
 
 @app.command()

@@ -26,8 +26,13 @@ async def sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[Async
 async def _write(sessions: async_sessionmaker[AsyncSession], n: int) -> None:
     for i in range(n):
         async with sessions() as s:
-            await audit.record(s, actor="officer:ana", kind="approval.approve", subject=f"a{i}",
-                               payload={"amount": "20000.00", "note": f"ok {i}", "中文": "审核"})
+            await audit.record(
+                s,
+                actor="officer:ana",
+                kind="approval.approve",
+                subject=f"a{i}",
+                payload={"amount": "20000.00", "note": f"ok {i}", "中文": "审核"},
+            )
             await s.commit()
 
 
