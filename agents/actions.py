@@ -15,7 +15,7 @@ from agents.language import say
 from agents.prompts import SLOTS_SYSTEM
 from agents.schemas import BlockCardSlots, TransferSlots
 from finagent import audit
-from finagent.llm import LLMError
+from finagent.llm import LLMError, LLMUnavailable
 from finagent.models import Action, utcnow
 from graphs.deps import Deps
 from graphs.state import ConversationState
@@ -120,6 +120,8 @@ async def propose_action(state: ConversationState, runtime: Runtime[Deps]) -> di
             [{"role": "system", "content": SLOTS_SYSTEM}, {"role": "user", "content": message}],
             SLOT_SCHEMAS[intent],
         )
+    except LLMUnavailable:
+        return {"reply": say("llm_down_action", language), "status": "error", "action": None}
     except LLMError:
         return {"reply": say("slots_unclear", language), "status": "error", "action": None}
     now = utcnow()

@@ -61,6 +61,12 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "This could not be completed: {reason}. Nothing was changed.",
         "zh": "无法完成：{reason}。账户未做任何变动。",
     },
+    "llm_down_action": {
+        "en": "I can't process requests right now, so nothing was done. Please try again in a few minutes, "
+        "or call us 24/7 on +49 69 0000 1100 (to block a card, for example).",
+        "zh": "暂时无法处理请求，未做任何操作。请稍后再试，"
+        "或拨打24小时热线 +49 69 0000 1100（例如挂失银行卡）。",
+    },
     "slots_unclear": {
         "en": "I couldn't read the details of that request reliably. Could you restate it, e.g. "
         '"transfer EUR 250 to Anna Weber"?',

@@ -81,6 +81,15 @@ async def seed_demo_data(sessions: async_sessionmaker[AsyncSession]) -> bool:
                     last_activity=today,
                 ),
                 Customer(
+                    id="cust-003",
+                    name="Carol Nguyen",
+                    country="DE",
+                    kyc_status="verified",
+                    risk_profile="C4",
+                    account_opened=date(2016, 2, 1),
+                    last_activity=today,
+                ),
+                Customer(
                     id="cust-002",
                     name="Bob Keller",
                     country="DE",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import ROOT
 from tests.unit.conftest import AppFactory, login
 
 
@@ -46,3 +47,14 @@ def test_unknown_decision_and_item(make_client: AppFactory) -> None:
         client.post("/api/approvals/999/decision", json={"decision": "maybe"}, headers=ana).status_code == 422
     )
     assert client.post("/api/approvals/999/claim", headers=ana).status_code == 404
+
+
+def test_every_demo_user_can_sign_in_with_the_readme_password(make_client: AppFactory) -> None:
+    from finagent.seed import DEMO_USERS
+
+    client = make_client()
+    for username, password, role, subject, _ in DEMO_USERS:
+        r = client.post("/api/auth/login", json={"username": username, "password": password})
+        assert r.status_code == 200
+        assert (r.json()["role"], r.json()["subject"]) == (role, subject)
+        assert f"`{username}` / `{password}`" in (ROOT / "README.md").read_text()

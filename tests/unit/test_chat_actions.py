@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from finagent.llm import LLMBadOutput, LLMUnavailable
 from tests.unit.conftest import AppFactory, confirm, login, say
 
 TRANSFER_20K = {
@@ -183,3 +184,19 @@ def test_invented_iban_is_dropped(make_client: AppFactory) -> None:
         msg["action"]["args"]["payee_iban"] == "DE12500105170648489890"
     )  # the saved payee's, not the model's
     assert msg["action"]["args"]["new_payee"] is False
+
+
+@pytest.mark.parametrize(
+    ("failure", "expected"),
+    [(LLMUnavailable("down"), "try again in a few minutes"), (LLMBadOutput("x"), "restate")],
+)
+def test_model_failure_during_a_request_does_nothing_and_says_so(
+    make_client: AppFactory, failure: Exception, expected: str
+) -> None:
+    client = make_client(failure)
+    alice = login(client, "alice")
+    _, msg = say(client, alice, "block my card right now")
+    assert msg["status"] == "error" and msg["action"] is None
+    assert expected in msg["content"]
+    thread = client.get(f"/api/threads/{msg['thread_id']}", headers=alice).json()
+    assert [m["role"] for m in thread["messages"]] == ["user", "assistant"]
