@@ -3,6 +3,7 @@ and turns the run into the events the widget reads."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
@@ -253,6 +254,24 @@ async def confirm(rt: AppRuntime, thread: Thread, action_id: str, yes: bool) -> 
             await session.commit()
         async for event in _run(rt, action.run_id, Command(resume={"confirm": yes}), thread.id):
             yield event
+
+
+async def detached(rt: AppRuntime, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+    """Runs a turn to its end in its own task, even if the customer closes the page mid-stream:
+    a confirmed action is then still executed and its outcome stored for the next visit."""
+    queue: asyncio.Queue[Event | None] = asyncio.Queue()
+
+    async def pump() -> None:
+        try:
+            async for event in events:
+                queue.put_nowait(event)
+        finally:
+            queue.put_nowait(None)
+
+    task = rt.spawn(pump())
+    while (event := await queue.get()) is not None:
+        yield event
+    await task
 
 
 async def thread_view(rt: AppRuntime, principal: Principal, thread_id: str) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,10 +28,22 @@ class AppRuntime:
     graph: CompiledStateGraph[Any, Any, Any, Any]
     deps: Deps
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def lock(self, key: str) -> asyncio.Lock:
         """Serialises runs on one conversation or one action within this process."""
         return self._locks.setdefault(key, asyncio.Lock())
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """A task that outlives its HTTP request; shutdown waits for it."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def drain(self, timeout_s: float = 60.0) -> None:
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout_s)
 
 
 def _default_retriever(settings: Settings) -> Retriever:
@@ -62,7 +74,8 @@ async def open_runtime(
     router: EmbeddingRouter | None = None,
     grounding: GroundingCheck | None = None,
 ) -> AsyncIterator[AppRuntime]:
-    """Everything not passed in is built from settings; tests pass fakes for the model only."""
+    """Everything not passed in is built from settings; unit tests pass a scripted model (and a small
+    retriever, so that they do not depend on the index)."""
     await asyncio.to_thread(upgrade, settings)
     engine = make_engine(settings.database)
     sessions = make_sessionmaker(engine)
@@ -70,20 +83,26 @@ async def open_runtime(
         from finagent.seed import seed_demo_data
 
         await seed_demo_data(sessions)
+    if retriever is None:
+        retriever = await asyncio.to_thread(_default_retriever, settings)
+    if router is None:
+        router = await asyncio.to_thread(_default_router, settings)
     deps = Deps(
         settings=settings,
         llm=llm or chat_model_from_settings(settings),
-        retriever=retriever
-        if retriever is not None
-        else await asyncio.to_thread(_default_retriever, settings),
-        router=router if router is not None else await asyncio.to_thread(_default_router, settings),
+        retriever=retriever,
+        router=router,
         sessions=sessions,
         check_grounding=grounding or _default_grounding(),
     )
     try:
         async with open_checkpointer(settings) as saver:
-            yield AppRuntime(
+            rt = AppRuntime(
                 settings=settings, engine=engine, sessions=sessions, graph=build_graph(saver), deps=deps
             )
+            try:
+                yield rt
+            finally:
+                await rt.drain()  # let turns that outlived their request finish
     finally:
         await engine.dispose()

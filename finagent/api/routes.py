@@ -71,13 +71,13 @@ async def login(body: LoginIn, rt: RuntimeDep) -> dict[str, str]:
 async def chat(body: ChatIn, rt: RuntimeDep, customer: CustomerDep) -> StreamingResponse:
     text = conversations.validate_message(body.message, rt.settings.max_message_chars)
     thread = await conversations.open_thread(rt, customer, body.thread_id, text)
-    return sse(conversations.chat(rt, customer, thread, text))
+    return sse(conversations.detached(rt, conversations.chat(rt, customer, thread, text)))
 
 
 @router.post("/chat/confirm")
 async def confirm(body: ConfirmIn, rt: RuntimeDep, customer: CustomerDep) -> StreamingResponse:
     thread, action = await conversations.confirmable(rt, customer, body.thread_id, body.action_id)
-    return sse(conversations.confirm(rt, thread, action.id, body.confirm))
+    return sse(conversations.detached(rt, conversations.confirm(rt, thread, action.id, body.confirm)))
 
 
 @router.get("/threads")
