@@ -9,7 +9,6 @@ from typing import Any
 
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
-from tools.text_check import check_outgoing_text
 
 from agents.language import say
 from agents.prompts import ANSWER_SYSTEM
@@ -17,6 +16,7 @@ from finagent.llm import LLMError
 from graphs.deps import Deps
 from graphs.state import ConversationState
 from knowledge.types import Hit
+from tools.text_check import check_outgoing_text
 from tools.verdict import Decision
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？\n])")
