@@ -43,6 +43,30 @@ def amounts_in(text: str) -> set[Decimal]:
     return found
 
 
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b", re.IGNORECASE)
+
+
+def iban_valid(iban: str) -> bool:
+    """ISO 13616 mod-97 check."""
+    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}", iban):
+        return False
+    rearranged = iban[4:] + iban[:4]
+    return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
+
+
+def ibans_in(text: str) -> set[str]:
+    """The valid IBANs a customer wrote, spaces or not. The IBAN comes from here, never from the model."""
+    found = set()
+    for match in _IBAN.finditer(text):
+        candidate = match.group(0).replace(" ", "").upper()
+        # A greedy match may run into the next word; shorten until the checksum holds.
+        for end in range(len(candidate), 14, -1):
+            if iban_valid(candidate[:end]):
+                found.add(candidate[:end])
+                break
+    return found
+
+
 def _mentioned(name: str, message: str) -> bool:
     """Every word of the payee's name appears in what the customer wrote."""
     words = re.findall(r"\w+", name.lower())
@@ -86,9 +110,10 @@ def _plan(
         return "unclear"
     if not _mentioned(slots.payee_name, message):
         return "unclear"  # a payee the customer never named
-    written_iban = (slots.payee_iban or "").replace(" ", "").upper()
-    if written_iban and written_iban not in re.sub(r"\s", "", message).upper():
-        written_iban = ""  # the model invented it; an IBAN comes from the customer or the saved payee
+    written = ibans_in(message)
+    if len(written) > 1:
+        return "unclear"  # two account numbers: ask rather than pick one
+    written_iban = next(iter(written), "")
     known = next((p for p in snap.known_payees if p.name.lower() == slots.payee_name.strip().lower()), None)
     iban = written_iban or (known.iban if known else None) or None
     country = _iban_country(iban) or (known.country if known else snap.context.country)

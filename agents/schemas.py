@@ -20,9 +20,8 @@ class TransferSlots(BaseModel):
     amount: float = Field(description="amount to send, as a number, exactly as the customer wrote it")
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$", description="ISO currency code")
     payee_name: str = Field(max_length=80, description="who receives the money")
-    payee_iban: str | None = Field(
+    payee_iban: str | None = Field(  # the pattern bounds the length (xgrammar refuses pattern + maxLength)
         default=None,
-        max_length=34,
         pattern=r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{8,30}$",
         description="IBAN only if the customer wrote one, else null",
     )

@@ -382,6 +382,10 @@ def _launch(settings: Settings, layout: Layout, key: str) -> int:
         "--port", str(settings.vllm_port),
         "--max-model-len", str(settings.vllm_max_model_len),
         "--enable-auto-tool-choice", "--tool-call-parser", "hermes",
+        # vLLM keeps one structured-output backend per engine, chosen by the first request; "auto" can
+        # land on guidance, which then fails every named tool call. Pin xgrammar: schemas it cannot
+        # handle are refused with a clear 400 instead of switching the engine.
+        "--structured-outputs-config", '{"backend": "xgrammar"}',
     ]  # fmt: skip
     with layout.log.open("ab") as log:
         log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} finagent llm start\n".encode())
