@@ -31,6 +31,7 @@ from knowledge.lexical import tokenize
 from knowledge.retrieval import Retriever
 from knowledge.snapshot import lexical_record, read_records, snapshot_dir, write_snapshot
 from knowledge.store import ChunkStore, StoredChunk
+from knowledge.vectors import DenseIndex
 
 SIZES = (10_000, 100_000)
 TARGETS = {"p50_ms_at_100k": 20.0, "p99_ms_at_100k": 60.0, "reingest_unchanged_s": 5.0}
@@ -55,7 +56,13 @@ def _measure(retriever: Retriever, queries: list[str], audience: str = "public")
     for q in queries[:20]:  # warm-up: caches, lazy imports, jieba dictionary
         retriever.search(q, k=5)
     totals: list[float] = []
-    parts: dict[str, list[float]] = {"embed_ms": [], "dense_ms": [], "lexical_ms": [], "fetch_ms": []}
+    parts: dict[str, list[float]] = {
+        "query_ms": [],
+        "embed_ms": [],
+        "dense_ms": [],
+        "lexical_ms": [],
+        "fetch_ms": [],
+    }
     for q in queries:
         started = time.perf_counter()
         retriever.search(q, k=5, audience="internal" if audience == "internal" else "public")
@@ -63,6 +70,7 @@ def _measure(retriever: Retriever, queries: list[str], audience: str = "public")
         for name, values in parts.items():
             values.append(getattr(retriever.last_timings, name))
     return {
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "queries": len(queries),
         "p50_ms": round(_percentile(totals, 50), 2),
         "p95_ms": round(_percentile(totals, 95), 2),
@@ -70,6 +78,19 @@ def _measure(retriever: Retriever, queries: list[str], audience: str = "public")
         "mean_ms": round(statistics.fmean(totals), 2),
         "mean_breakdown_ms": {name: round(statistics.fmean(v), 2) for name, v in parts.items()},
     }
+
+
+def _ann_recall(embedder: Embedder, folder: Path, queries: list[str], n: int = 30) -> float:
+    """Share of the exact top-n public neighbours that the searched index returns (1.0 = exact)."""
+    from knowledge.lexical import LexicalIndex
+
+    dense, lexical = DenseIndex.load(folder), LexicalIndex.load(folder)
+    mask = ~lexical.audience
+    found = 0
+    for vector in embedder.embed(queries):
+        exact = {row for row, _ in dense._exact(vector, mask, n)}
+        found += len(exact & {row for row, _ in dense.search(vector, mask, n)})
+    return round(found / (n * len(queries)), 4) if queries else 1.0
 
 
 def _filler(
@@ -88,6 +109,7 @@ def _filler(
             "doc_key": f"filler-{n // 8}@v1",
             "title": f"Filler {n // 8}",
             "audience": "internal" if rng.random() < 0.2 else "public",
+            "translation_of": "",
             "effective_from": 0,
             "effective_until": OPEN_END,
         }
@@ -147,6 +169,8 @@ def main(
     scale_store.add([StoredChunk(c.chunk_id, c.text, c.metadata) for c in real], vectors)
     folder = snapshot_dir(scale)
     records = read_records(snapshot_dir(ingest_settings))
+    by_id = {c.chunk_id: row for c, row in zip(real, vectors, strict=True)}
+    matrix = np.stack([by_id[r["chunk_id"]] for r in records])  # snapshot row order
     rng = random.Random(11)
     latency = []
     for size in (len(real), *[s for s in sizes if s > len(real)]):
@@ -157,8 +181,9 @@ def main(
             chunks, rows = _filler(real, vectors, batch, scale_store.count(), rng)
             scale_store.add(chunks, rows)
             records += [lexical_record(c.chunk_id, c.metadata, tokenize(c.text)) for c in chunks]
+            matrix = np.concatenate([matrix, rows])
         generation = f"bench-{size}"
-        write_snapshot(folder, generation, records)
+        write_snapshot(folder, generation, records, matrix)
         scale_store.mark(generation=generation, embedder=embedder.name)
         build_s = time.perf_counter() - build_started
         open_started = time.perf_counter()
@@ -166,6 +191,7 @@ def main(
         open_s = time.perf_counter() - open_started
         row = {"chunks": scale_store.count(), "build_s": round(build_s, 1), "open_s": round(open_s, 2)}
         row |= _measure(retriever, query_set)
+        row["dense_recall_vs_exact"] = _ann_recall(embedder, folder, query_set[:50])
         latency.append(row)
         print(json.dumps(row))  # progress for whoever runs the benchmark
 

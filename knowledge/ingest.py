@@ -20,10 +20,11 @@ from typing import Any
 from finagent.settings import Settings
 from knowledge.chunking import CHUNKER_VERSION, chunk_document, index_text
 from knowledge.documents import Document, DocumentError, iter_corpus_files, load_file
-from knowledge.embeddings import Embedder, get_embedder
+from knowledge.embeddings import Embedder, Vectors, get_embedder
 from knowledge.lexical import tokenize
 from knowledge.snapshot import lexical_record, read_generation, read_records, snapshot_dir, write_snapshot
 from knowledge.store import ChunkStore, StoredChunk
+from knowledge.vectors import DenseIndex
 
 ALWAYS = 0  # effective_from of a document without an effective date
 OPEN_END = 99991231  # effective_until of the newest version
@@ -249,15 +250,20 @@ def _peek(store: ChunkStore, ids: list[str]) -> list[StoredChunk]:
 def _refresh_snapshot(
     store: ChunkStore, folder: Path, generation: str, new_tokens: dict[str, list[str]]
 ) -> None:
-    """Rebuild BM25, re-using the tokens of unchanged chunks from the previous snapshot."""
+    """Rebuild the search snapshot, re-using the tokens of unchanged chunks from the previous one.
+
+    Vectors are read back from Chroma (the store of record), so the snapshot's rows always match
+    what Chroma holds, whoever embedded them.
+    """
     previous: dict[str, list[str]] = {}
     if folder.exists():
         try:
             previous = {r["chunk_id"]: r["tokens"] for r in read_records(folder)}
         except (OSError, ValueError, KeyError):
             previous = {}
-    records = []
-    for chunk in store.iter_all(with_text=True):
+    records: list[dict[str, Any]] = []
+    vectors: list[Vectors | None] = []
+    for chunk in store.iter_all(with_text=True, with_embeddings=True):
         if chunk.chunk_id in new_tokens:
             tokens = new_tokens[chunk.chunk_id]
         elif chunk.chunk_id in previous:
@@ -265,4 +271,6 @@ def _refresh_snapshot(
         else:
             tokens = tokenize(index_text(chunk.metadata["title"], chunk.metadata["section"], chunk.text))
         records.append(lexical_record(chunk.chunk_id, chunk.metadata, tokens))
-    write_snapshot(folder, generation, records)
+        vectors.append(chunk.embedding)
+    matrix = DenseIndex.stack(vectors, store.name)
+    write_snapshot(folder, generation, records, matrix)

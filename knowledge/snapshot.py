@@ -1,9 +1,10 @@
-"""The BM25 snapshot kept on disk beside the vector store.
+"""The search snapshot kept on disk beside the vector store.
 
-Chroma is the source of truth. The snapshot (chunk tokens plus the fields that filters need) is
-derived from it and stamped with the collection's generation; a process that finds the stamps
-differ (another machine ingested into a shared Chroma server, or the files were lost) rebuilds the
-snapshot from Chroma without re-embedding anything.
+Chroma is the source of truth. The snapshot is derived from it and stamped with the collection's
+generation: chunk tokens (re-used by the next ingest), the BM25 model with the columns filters
+need, and the chunk vectors (plus an HNSW graph at scale) in the same row order. A process opens
+it as saved, with nothing rebuilt. One that finds the stamps differ (another machine ingested into
+a shared Chroma server, or the files were lost) rebuilds it from Chroma without re-embedding.
 """
 
 from __future__ import annotations
@@ -12,16 +13,26 @@ import json
 import os
 import shutil
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from finagent.settings import Settings
 from knowledge.chunking import index_text
+from knowledge.embeddings import Vectors
 from knowledge.lexical import LexicalIndex, tokenize
 from knowledge.store import ChunkStore
+from knowledge.vectors import DenseIndex
 
 STATE_FILE = "state.json"
 RECORDS_FILE = "records.jsonl"
+FORMAT = 2  # 1 had no vectors and no saved BM25 model; such a snapshot is rebuilt from Chroma
+
+
+@dataclass
+class Snapshot:
+    lexical: LexicalIndex
+    dense: DenseIndex
 
 
 def snapshot_dir(settings: Settings, collection: str | None = None) -> Path:
@@ -46,8 +57,9 @@ def lexical_record(chunk_id: str, meta: dict[str, Any], tokens: list[str]) -> di
 
 def read_generation(folder: Path) -> str | None:
     try:
-        return str(json.loads((folder / STATE_FILE).read_text())["generation"])
-    except (OSError, ValueError, KeyError):
+        state = json.loads((folder / STATE_FILE).read_text())
+        return str(state["generation"]) if state.get("format") == FORMAT else None
+    except (OSError, ValueError, KeyError, AttributeError):
         return None
 
 
@@ -56,43 +68,59 @@ def read_records(folder: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def write_snapshot(folder: Path, generation: str, records: Iterable[dict[str, Any]]) -> LexicalIndex:
-    """Write atomically: readers see either the old snapshot or the new one, never half of one."""
+def write_snapshot(
+    folder: Path, generation: str, records: Iterable[dict[str, Any]], vectors: Vectors
+) -> Snapshot:
+    """Write atomically: readers see either the old snapshot or the new one, never half of one.
+
+    `vectors` row i belongs to `records[i]`.
+    """
     rows = list(records)
-    index = LexicalIndex.build(rows)
+    if len(rows) != len(vectors):
+        raise ValueError(f"{len(rows)} records but {len(vectors)} vectors")
+    snapshot = Snapshot(LexicalIndex.build(rows), DenseIndex.build(vectors))
     staging = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     with (staging / RECORDS_FILE).open("w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    (staging / STATE_FILE).write_text(json.dumps({"generation": generation, "chunks": len(rows)}))
+    snapshot.lexical.save(staging)
+    snapshot.dense.save(staging)
+    state = {"generation": generation, "chunks": len(rows), "format": FORMAT}
+    (staging / STATE_FILE).write_text(json.dumps(state))  # written last: it vouches for the rest
     retired = folder.with_name(f"{folder.name}.old-{os.getpid()}")
     if folder.exists():
         folder.rename(retired)
     staging.rename(folder)
     shutil.rmtree(retired, ignore_errors=True)
-    return index
+    return snapshot
 
 
-def rebuild_from_store(store: ChunkStore, folder: Path) -> LexicalIndex:
+def read_snapshot(folder: Path) -> Snapshot:
+    snapshot = Snapshot(LexicalIndex.load(folder), DenseIndex.load(folder))
+    if len(snapshot.lexical) != len(snapshot.dense):
+        raise ValueError(f"{folder}: {len(snapshot.lexical)} BM25 rows but {len(snapshot.dense)} vectors")
+    return snapshot
+
+
+def rebuild_from_store(store: ChunkStore, folder: Path) -> Snapshot:
     generation = store.generation
-    records = [
-        lexical_record(
-            chunk.chunk_id,
-            chunk.metadata,
-            tokenize(index_text(chunk.metadata["title"], chunk.metadata["section"], chunk.text)),
-        )
-        for chunk in store.iter_all()
-    ]
-    return write_snapshot(folder, generation, records)
+    records: list[dict[str, Any]] = []
+    vectors: list[Vectors | None] = []
+    for chunk in store.iter_all(with_embeddings=True):
+        text = index_text(chunk.metadata["title"], chunk.metadata["section"], chunk.text)
+        records.append(lexical_record(chunk.chunk_id, chunk.metadata, tokenize(text)))
+        vectors.append(chunk.embedding)
+    matrix = DenseIndex.stack(vectors, store.name)
+    return write_snapshot(folder, generation, records, matrix)
 
 
-def load_or_rebuild(store: ChunkStore, folder: Path) -> tuple[LexicalIndex, str]:
+def load_or_rebuild(store: ChunkStore, folder: Path) -> tuple[Snapshot, str]:
     generation = store.generation
     if read_generation(folder) == generation:
         try:
-            return LexicalIndex.build(read_records(folder)), generation
+            return read_snapshot(folder), generation
         except (OSError, ValueError, KeyError):
             pass  # a damaged snapshot is rebuilt below
     return rebuild_from_store(store, folder), generation

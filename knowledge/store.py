@@ -118,8 +118,10 @@ class ChunkStore:
         )
 
     # --- reads ---------------------------------------------------------------------------------
-    def iter_all(self, *, with_text: bool = True) -> Iterator[StoredChunk]:
-        include = ["metadatas", "documents"] if with_text else ["metadatas"]
+    def iter_all(self, *, with_text: bool = True, with_embeddings: bool = False) -> Iterator[StoredChunk]:
+        include = (
+            ["metadatas"] + (["documents"] if with_text else []) + (["embeddings"] if with_embeddings else [])
+        )
         offset = 0
         while True:
             page = self._collection.get(include=include, limit=_PAGE, offset=offset)
@@ -127,8 +129,10 @@ class ChunkStore:
             if not ids:
                 return
             docs = page.get("documents") or [""] * len(ids)
-            for chunk_id, text, meta in zip(ids, docs, page["metadatas"], strict=True):
-                yield StoredChunk(chunk_id, text or "", dict(meta or {}))
+            embeddings = page.get("embeddings") if with_embeddings else None
+            for n, (chunk_id, text, meta) in enumerate(zip(ids, docs, page["metadatas"], strict=True)):
+                vector = None if embeddings is None else np.asarray(embeddings[n], dtype=np.float32)
+                yield StoredChunk(chunk_id, text or "", dict(meta or {}), vector)
             offset += len(ids)
 
     def query(self, vector: Vectors, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
@@ -141,13 +145,19 @@ class ChunkStore:
         ids, distances = result["ids"][0], result["distances"][0]
         return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
 
-    def fetch(self, ids: Sequence[str]) -> dict[str, StoredChunk]:
+    def fetch(self, ids: Sequence[str], *, with_embeddings: bool = True) -> dict[str, StoredChunk]:
         if not ids:
             return {}
-        page = self._collection.get(ids=list(ids), include=["metadatas", "documents", "embeddings"])
-        embeddings = page["embeddings"]
+        include = ["metadatas", "documents"] + (["embeddings"] if with_embeddings else [])
+        page = self._collection.get(ids=list(ids), include=include)
+        embeddings = page["embeddings"] if with_embeddings else [None] * len(page["ids"])
         return {
-            chunk_id: StoredChunk(chunk_id, text or "", dict(meta or {}), np.asarray(emb, dtype=np.float32))
+            chunk_id: StoredChunk(
+                chunk_id,
+                text or "",
+                dict(meta or {}),
+                None if emb is None else np.asarray(emb, dtype=np.float32),
+            )
             for chunk_id, text, meta, emb in zip(
                 page["ids"], page["documents"], page["metadatas"], embeddings, strict=True
             )

@@ -104,3 +104,29 @@ def test_an_empty_index_answers_with_no_hits(tmp_path: Path, real_embedder: Loca
     settings = Settings(data_dir=tmp_path, chroma_url=None)
     retriever = Retriever(ChunkStore.from_settings(settings), real_embedder, snapshot_dir(settings))
     assert retriever.search("lost card", k=5) == []
+
+
+def test_a_chinese_question_finds_a_document_that_exists_only_in_english(retriever: Retriever) -> None:
+    # transfers-international has no Chinese translation; the CC-CEDICT gloss bridges the languages.
+    hits = retriever.search("国际汇款每天限额多少", k=3)
+    assert "transfers-international" in [h.doc_id for h in hits]
+
+
+def test_each_reader_gets_the_translation_in_their_language_first(retriever: Retriever) -> None:
+    english = [h.doc_id for h in retriever.search("how do I report a stolen card", k=5)]
+    chinese = [h.doc_id for h in retriever.search("银行卡被偷了怎么挂失", k=5)]
+    assert english.index("card-lost-stolen") < english.index("card-lost-stolen.zh")
+    assert chinese.index("card-lost-stolen.zh") < chinese.index("card-lost-stolen")
+
+
+def test_a_swapped_pair_of_letters_is_corrected(retriever: Retriever) -> None:
+    lexicon = retriever._loaded.snapshot.lexical
+    assert lexicon.correct(["crad"]) == ["card"]
+    assert lexicon.correct(["zzzz"]) == ["zzzz"]  # nothing close: left alone
+
+
+def test_the_best_passage_of_five_documents_comes_before_second_passages(retriever: Retriever) -> None:
+    hits = retriever.search("card lost stolen blocked replacement dispute", k=5)
+    doc_ids = [h.doc_id for h in hits]
+    distinct = len(set(doc_ids))
+    assert doc_ids[:distinct] == list(dict.fromkeys(doc_ids))  # no repeat before every document had a turn
