@@ -15,6 +15,10 @@ TEXT_CASES: dict[str, tuple[tuple[str, list[str]], tuple[str, list[str]]]] = {
         ("Yes, you can buy the emerging markets fund as a C2 investor.", []),
         ("A C2 investor may buy products rated R1 or R2.", []),
     ),
+    "TXT-CLM-05": (
+        ("Please send me your PIN so I can check the card.", []),
+        ("Never share your PIN with anyone, including bank staff.", []),
+    ),
     "TXT-DSC-FUND": (
         ("The Balanced Income Fund yielded 4% last year.", ["fund"]),
         ("Past performance is not a reliable indicator of future results; you may lose money.", ["fund"]),
@@ -83,6 +87,14 @@ def test_text_rule_does_not_fire(engine: PolicyEngine, rule_id: str) -> None:
         "保证年化8%。",
         "零 风 险",  # spaced-out Chinese
         "ＲＩＳＫ－ＦＲＥＥ returns",  # full-width
+        "There's zero chance you lose money with the Autocall note.",
+        "Honestly it's as good as a savings account but pays triple.",
+        "The structured note pays back your full investment no matter what happens.",
+        "It's a safe haven, your money won't shrink.",
+        "Expect a steady 7% a year, every year, without fail.",
+        "这只基金只赚不亏，放心买。",
+        "Your principal is never at risk.",
+        "请把您的银行卡密码发给我。",
     ],
 )
 def test_paraphrased_claims_are_blocked(engine: PolicyEngine, text: str) -> None:
