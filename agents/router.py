@@ -111,12 +111,15 @@ class EmbeddingRouter:
             votes[labels[i]] = votes.get(labels[i], 0.0) + float(w)
         best = max(votes, key=votes.__getitem__)
         confidence = votes[best] / float(weights.sum())
-        if best in ACTION_INTENTS and asks_how(text):
-            best = "question"
         if confidence < self.min_confidence:
             return None
-        return self.route_for(best, confidence, "embedding")
+        return self.route_for(best, confidence, "embedding", text)
 
-    def route_for(self, intent: Intent, confidence: float, by: Literal["embedding", "llm"]) -> Route:
+    def route_for(
+        self, intent: Intent, confidence: float, by: Literal["embedding", "llm"], text: str = ""
+    ) -> Route:
+        """The route for an intent, after the speech-act check: asking how an action works is a question."""
+        if intent in ACTION_INTENTS and asks_how(text):
+            intent = "question"
         spec = self.intents[intent]
         return Route(intent=intent, agent=spec.agent, action=spec.action, confidence=confidence, by=by)

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     embedding_model: str = "all-MiniLM-L6-v2"
     embedding_api_key: SecretStr | None = None
     kb_min_relevance: float = 0.35
+    kb_min_relevance_zh: float = 0.25
 
     # Policy packs
     policy_dir: Path = PROJECT_ROOT / "policies" / "packs"

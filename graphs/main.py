@@ -40,7 +40,7 @@ async def route(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, A
             pick = await deps.llm.structured(
                 [{"role": "system", "content": ROUTE_SYSTEM}, {"role": "user", "content": text}], IntentChoice
             )
-            chosen = deps.router.route_for(pick.intent, 0.0, "llm")
+            chosen = deps.router.route_for(pick.intent, 0.0, "llm", text)
         except LLMError:
             chosen = deps.router.route_for("question", 0.0, "llm")  # the safe default: no side effects
     return {

@@ -20,6 +20,7 @@ from agents.router import EmbeddingRouter, load_intents
         ("please pay 2,500 EUR to Müller Bau GmbH", "transfer"),
         ("let me talk to someone real", "handoff"),
         ("good evening", "greeting"),
+        ("can I buy the emerging markets fund", "question"),
         ("我的信用卡丢了，请马上冻结", "block_card"),
     ],
 )
@@ -40,3 +41,8 @@ def test_every_intent_has_examples_and_actions_name_an_executor() -> None:
     specs = load_intents()
     assert all(len(s.examples) >= 5 for s in specs)
     assert {s.action for s in specs if s.action} <= set(EXECUTORS)
+
+
+def test_asking_how_an_action_works_is_a_question_whoever_routed_it(router: EmbeddingRouter) -> None:
+    assert router.route_for("transfer", 0.0, "llm", "what's the best crypto to buy?").intent == "question"
+    assert router.route_for("transfer", 0.0, "llm", "please send 50 EUR to Anna").intent == "transfer"

@@ -32,7 +32,8 @@ def test_first_ingest_indexes_every_document_and_reports_versions(
     assert summary.superseded == ["fees-schedule@v1"]
     assert summary.scheduled == ["savings-rates@v1"]
     assert summary.errors == []
-    assert summary.chunks == len(embedder.embedded) > summary.added
+    assert summary.chunks == summary.embedded_chunks > summary.added
+    assert len(embedder.embedded) > summary.chunks  # whole chunks, then their passages
     assert "fees-schedule@v1" not in _served_doc_keys(kb_settings)
 
 
@@ -127,7 +128,8 @@ def test_changing_the_embedding_model_re_embeds_everything(
     ingest(corpus_dir, kb_settings, progress=False, embedder=embedder, today=TODAY)
     other = CountingEmbedder(embedder.inner, name="remote:another-model")
     summary = ingest(corpus_dir, kb_settings, progress=False, embedder=other, today=TODAY)
-    assert summary.added == 9 and len(other.embedded) == summary.chunks
+    assert summary.added == 9 and summary.embedded_chunks == summary.chunks
+    assert len(other.embedded) == len(embedder.embedded)  # every chunk and passage, again
     assert ChunkStore.from_settings(kb_settings).embedder == "remote:another-model"
 
 

@@ -82,3 +82,84 @@ def test_saved_index_loads_with_its_graph(tmp_path: Path, graph_from_500_rows: N
 def test_a_store_row_without_a_vector_is_an_error() -> None:
     with pytest.raises(ValueError, match="no embedding"):
         DenseIndex.stack([np.zeros(4, dtype=np.float32), None], "kb")
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+def _one_sentence_chunk_case() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Chunk 0's whole vector is far from the query but one of its passages is the query itself;
+    chunk 1's whole vector is moderately close and it has no passages."""
+    rng = np.random.default_rng(7)
+    query = _unit(rng.normal(size=32))
+    other = _unit(rng.normal(size=32))
+    chunks = np.stack(
+        [_unit(other), _unit(query + 1.2 * other)] + [_unit(rng.normal(size=32)) for _ in range(8)]
+    )
+    passages = np.stack([_unit(rng.normal(size=32)), query, _unit(rng.normal(size=32))])
+    return query, chunks, passages, np.array([0, 0, 0])
+
+
+def test_a_chunk_whose_one_passage_answers_outranks_a_vaguely_similar_chunk() -> None:
+    query, chunks, passages, owners = _one_sentence_chunk_case()
+    whole_only = DenseIndex.build(chunks)
+    with_passages = DenseIndex.build(chunks, passages, owners)
+    mask = np.ones(len(chunks), dtype=bool)
+    assert whole_only.search(query, mask, 1)[0][0] == 1
+    assert with_passages.search(query, mask, 1)[0][0] == 0
+
+
+def test_a_rejected_chunk_is_not_found_through_its_passages() -> None:
+    query, chunks, passages, owners = _one_sentence_chunk_case()
+    index = DenseIndex.build(chunks, passages, owners)
+    mask = np.ones(len(chunks), dtype=bool)
+    mask[0] = False  # e.g. an internal chunk in a public search
+    found = index.search(query, mask, 10)
+    assert len(found) == 9 and 0 not in {row for row, _ in found}
+
+
+def _with_passages(rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    chunks = _clustered(rows, seed=4)
+    rng = np.random.default_rng(5)
+    owners = np.sort(rng.integers(0, rows, rows * 3))
+    passages = _clustered(len(owners), seed=6)
+    return chunks, passages, owners
+
+
+def test_graph_over_chunks_and_passages_never_returns_a_rejected_chunk(graph_from_500_rows: None) -> None:
+    chunks, passages, owners = _with_passages(400)  # 400 chunks + 1,200 passages: over the threshold
+    index = DenseIndex.build(chunks, passages, owners)
+    assert index.graph is not None and index.graph.ntotal == 1600
+    rejected = np.zeros(400, dtype=bool)
+    rejected[::4] = True
+    for query in passages[:40]:  # many of these passages belong to rejected chunks
+        found = index.search(query, ~rejected, 20)
+        assert len(found) == 20
+        assert not any(rejected[row] for row, _ in found)
+
+
+def test_graph_search_with_passages_agrees_with_the_exact_scan(graph_from_500_rows: None) -> None:
+    chunks, passages, owners = _with_passages(400)
+    index = DenseIndex.build(chunks, passages, owners)
+    mask = np.ones(400, dtype=bool)
+    overlap = 0
+    for query in passages[200:240]:
+        exact = index._exact(query, mask, mask[index.owners], 10)
+        approximate = index.search(query, mask, 10)
+        assert approximate[0] == pytest.approx(exact[0])  # the best chunk and its exact score
+        overlap += len({r for r, _ in exact} & {r for r, _ in approximate})
+    assert overlap / (40 * 10) >= 0.95
+
+
+def test_saved_index_keeps_its_passages(tmp_path: Path) -> None:
+    chunks, passages, owners = _with_passages(50)
+    DenseIndex.build(chunks, passages, owners).save(tmp_path)
+    loaded = DenseIndex.load(tmp_path)
+    np.testing.assert_array_equal(loaded.owners, owners)
+    np.testing.assert_array_equal(loaded.passages, passages)
+
+
+def test_a_passage_of_a_missing_chunk_is_refused() -> None:
+    with pytest.raises(ValueError, match="does not exist"):
+        DenseIndex.build(_clustered(3), _clustered(1), np.array([3]))
