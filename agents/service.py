@@ -76,11 +76,20 @@ def _numbers(text: str) -> set[str]:
     return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
 
 
-def passes_checks(text: str, allowed_numbers: set[str]) -> bool:
-    """Deterministic checks run on every sentence before release: compliance and number support."""
+# A capitalised word inside a sentence is a name: a product, a company, a place, a coin.
+_NAME = re.compile(r"(?<![.!?:]\s)(?<!^)(?<![\n])\b([A-Z][A-Za-z]{2,})\b")
+
+
+def _names(text: str) -> set[str]:
+    return {m.lower() for m in _NAME.findall(text)}
+
+
+def passes_checks(text: str, allowed_numbers: set[str], allowed_words: set[str]) -> bool:
+    """Deterministic checks on every sentence before release: compliance, and no number or name that
+    neither the passages nor the customer wrote (a small model will happily recommend "Bitcoin")."""
     if check_outgoing_text(text).verdict.decision == Decision.BLOCK:
         return False
-    return _numbers(text) <= allowed_numbers
+    return _numbers(text) <= allowed_numbers and _names(text) <= allowed_words
 
 
 async def answer(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, Any]:
@@ -104,13 +113,15 @@ async def answer(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, 
         {"role": "user", "content": query},
     ]
     # Numbers may come from the passages or from the customer's own message, nowhere else.
-    allowed = _numbers(" ".join(f"{h.title} {h.section} {h.text}" for h in top) + " " + query)
+    sources = " ".join(f"{h.title} {h.section} {h.text}" for h in top) + " " + query
+    allowed = _numbers(sources)
+    allowed_words = {w.lower() for w in re.findall(r"[A-Za-z]+", sources)} | {"lakeshore", "bank", "sepa"}
     write = get_stream_writer()
     parts: list[str] = []
     all_released = True
     try:
         async for sentence, released in gated_sentences(
-            deps.llm.stream(messages), lambda t: passes_checks(t, allowed)
+            deps.llm.stream(messages), lambda t: passes_checks(t, allowed, allowed_words)
         ):
             parts.append(sentence)
             all_released = all_released and released

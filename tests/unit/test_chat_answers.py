@@ -62,3 +62,11 @@ def test_customers_never_retrieve_internal_documents(make_client: AppFactory) ->
     _, msg = say(client, login(client, "alice"), "what are the staff steps for handling a held transfer?")
     assert msg["status"] == "no_answer"  # the only matching passage is internal
     assert all(c["doc_id"] != "proc-held-transfer" for c in msg["citations"])
+
+
+def test_a_name_the_passages_never_mention_is_never_shown(make_client: AppFactory) -> None:
+    client = make_client("For a lost card, the Quantum Shield Plan refunds everything.")
+    events, msg = say(client, login(client, "alice"), "How do I block a lost card?")
+    shown = "".join(d["text"] for name, d in events if name == "token") + msg["content"]
+    assert "Quantum" not in shown
+    assert "+49 69 0000 1100" in msg["content"]  # the documentation's own words instead

@@ -95,6 +95,8 @@ def test_text_rule_does_not_fire(engine: PolicyEngine, rule_id: str) -> None:
         "这只基金只赚不亏，放心买。",
         "Your principal is never at risk.",
         "请把您的银行卡密码发给我。",
+        "The best crypto to buy is Bitcoin.",
+        "You should invest in the Global Equity Index Fund.",
     ],
 )
 def test_paraphrased_claims_are_blocked(engine: PolicyEngine, text: str) -> None:
