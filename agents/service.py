@@ -21,6 +21,7 @@ from tools.verdict import Decision
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？\n])")
 MAX_PASSAGE_CHARS = 900
+PASSAGE_MARGIN = 0.08
 
 
 def _passages(hits: list[Hit]) -> str:
@@ -39,11 +40,27 @@ def citations_for(hits: list[Hit]) -> list[dict[str, str]]:
     return out
 
 
+def _plain(markdown: str) -> str:
+    """Markdown tables and emphasis as plain lines a chat bubble can show: "| fee | EUR 15 |" -> "fee: EUR 15"."""
+    lines = []
+    for line in markdown.splitlines():
+        cells = (
+            [c.strip() for c in line.strip().strip("|").split("|")] if line.lstrip().startswith("|") else None
+        )
+        if cells is not None:
+            if all(set(c) <= set("-: ") for c in cells):
+                continue  # the header separator
+            line = f"{cells[0]}: {' · '.join(cells[1:])}" if len(cells) > 1 else cells[0]
+        lines.append(line.replace("**", "").rstrip())
+    return "\n".join(lines).strip()
+
+
 def extractive_reply(lead: str, hit: Hit) -> str:
-    excerpt = hit.text.strip()
+    excerpt = _plain(hit.text)
     if len(excerpt) > 600:
         excerpt = excerpt[:600].rsplit(" ", 1)[0] + " …"
-    return f"{lead}\n\n{hit.title} – {hit.section}:\n{excerpt}"
+    heading = f"{hit.title} – {hit.section}" if hit.section else hit.title
+    return f"{lead}\n\n{heading}:\n{excerpt}"
 
 
 async def gated_sentences(
@@ -73,7 +90,14 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 def _numbers(text: str) -> set[str]:
-    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+    """Numbers in a canonical form, so "EUR 15.00" and "EUR 15", "1,000" and "1000" agree."""
+    out = set()
+    for raw in _NUMBER.findall(text):
+        value = raw.replace(",", "").rstrip(".")
+        if "." in value:
+            value = value.rstrip("0").rstrip(".")
+        out.add(value)
+    return out
 
 
 # A capitalised word inside a sentence is a name: a product, a company, a place, a coin.
@@ -101,7 +125,9 @@ async def answer(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, 
     threshold = deps.settings.kb_min_relevance_zh if language == "zh" else deps.settings.kb_min_relevance
     if not hits or max(h.relevance for h in hits) < threshold:
         return {"reply": say("no_answer", language), "status": "no_answer", "citations": [], "hits": []}
-    top = hits[:3]
+    # A small model blends whatever it is given: keep only passages nearly as relevant as the best one.
+    best = max(h.relevance for h in hits)
+    top = [h for h in hits[:3] if h.relevance >= best - PASSAGE_MARGIN] or hits[:1]
     messages = [
         {
             "role": "system",
