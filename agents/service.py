@@ -41,7 +41,7 @@ def citations_for(hits: list[Hit]) -> list[dict[str, str]]:
 
 
 def _plain(markdown: str) -> str:
-    """Markdown tables and emphasis as plain lines a chat bubble can show: "| fee | EUR 15 |" -> "fee: EUR 15"."""
+    """Markdown tables and emphasis as plain chat lines: "| fee | EUR 15 |" becomes "fee: EUR 15"."""
     lines = []
     for line in markdown.splitlines():
         cells = (
