@@ -70,3 +70,11 @@ def test_a_name_the_passages_never_mention_is_never_shown(make_client: AppFactor
     shown = "".join(d["text"] for name, d in events if name == "token") + msg["content"]
     assert "Quantum" not in shown
     assert "+49 69 0000 1100" in msg["content"]  # the documentation's own words instead
+
+
+def test_numbers_compare_in_canonical_form_and_tables_read_as_lines() -> None:
+    from agents.service import _numbers, _plain
+
+    assert _numbers("EUR 15.00, 0.25 %, 1,000") == _numbers("EUR 15, 0.25%, 1000")
+    table = "| channel | how |\n| --- | --- |\n| card hotline | call **+49 69 0000 1100** |"
+    assert _plain(table) == "channel: how\ncard hotline: call +49 69 0000 1100"
