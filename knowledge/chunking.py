@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from knowledge.documents import Document
 
 # Version of the chunking rules: part of each chunk's stored hash, so changing the rules re-indexes.
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"  # 2: chunks carry passage vectors (see passages())
 MAX_CHARS = 1200
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -31,6 +31,10 @@ class Chunk:
 
     def index_text(self, title: str) -> str:
         return index_text(title, self.section, self.text)
+
+    def passage_texts(self, title: str) -> list[str]:
+        """What gets embedded for each passage of this chunk, in its title and section context."""
+        return [index_text(title, self.section, p) for p in passages(self.text)]
 
 
 def index_text(title: str, section: str, text: str) -> str:
@@ -105,7 +109,7 @@ def _split_block(block: _Block, limit: int) -> list[str]:
             else:
                 items[-1] += "\n" + line
         return _pack(items, limit)
-    sentences = re.split(r"(?<=[.!?。！？])\s*", block.text)
+    sentences = _SENTENCE_END.split(block.text)
     return _pack([s for s in sentences if s.strip()], limit, joiner=" ")
 
 
@@ -162,3 +166,39 @@ def chunk_document(doc: Document, max_chars: int = MAX_CHARS) -> list[Chunk]:
             position = len(chunks)
             chunks.append(Chunk(f"{doc.key}#{position:03d}", doc.key, section, text, position))
     return chunks
+
+
+def passages(text: str) -> list[str]:
+    """The self-contained units of a chunk, each embedded on its own beside the whole chunk.
+
+    A chunk of 1,200 characters averages the meaning of several answers; a question about one of
+    them ("can I turn off online payments?") matches that one sentence or list item far better
+    than the whole. Units are the chunk's own joints: sentences of a paragraph, items of a list,
+    rows of a table (with the header, so a row keeps its column names). A chunk made of one unit
+    has no passages: its own vector already says it all.
+    """
+    units: list[str] = []
+    for block in _blocks(text.splitlines()):
+        if block.kind == "table" and len(block.lines) > 2:
+            header = "\n".join(block.lines[:2])
+            units += [f"{header}\n{row}" for row in block.lines[2:] if row.strip()]
+        elif block.kind == "list":
+            units += _list_items(block.lines)
+        elif block.kind == "code":
+            units.append(block.text)
+        else:
+            units += [" ".join(s.split()) for s in _SENTENCE_END.split(block.text) if s.strip()]
+    return units if len(units) > 1 else []
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
+
+
+def _list_items(lines: list[str]) -> list[str]:
+    items: list[str] = []
+    for line in lines:
+        if _LIST_ITEM.match(line) or not items:
+            items.append(line.strip())
+        else:
+            items[-1] += " " + line.strip()
+    return items

@@ -24,7 +24,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from knowledge.lexical import _ZH_STOPWORDS, _jieba
+from knowledge.lexical import _ZH_STOPWORDS, _jieba, _stemmer
 
 _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/$")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -72,6 +72,17 @@ def parse_cedict(lines: Iterable[str]) -> dict[str, list[str]]:
 def cedict() -> dict[str, list[str]]:
     with _lock, dictionary_file().open(encoding="utf-8") as fh:
         return parse_cedict(fh)
+
+
+@lru_cache(maxsize=1)
+def english_stems() -> frozenset[str]:
+    """Stems of every English word in CC-CEDICT's senses: a list of real words, so that spelling
+    correction can tell a typo ("crad") from a word the documents do not use ("internet")."""
+    words = {w for senses in cedict().values() for s in senses for w in _WORD.findall(s.lower())}
+    return frozenset(_stemmer().stemWords(sorted(words)))
+
+
+_WORD = re.compile(r"[a-z]+")
 
 
 class Glossary:

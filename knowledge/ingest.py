@@ -1,6 +1,8 @@
 """`finagent ingest PATH`: load, chunk, embed and index a folder of documents, incrementally.
 
 Each stored document version is keyed `id@vN` and carries the SHA-256 of its text and metadata.
+Every chunk is embedded whole and, when it has several sentences, list items or table rows, once
+per such passage (chunking.passages); passage vectors are stored beside the chunk and go with it.
 A re-run embeds only documents whose hash changed, deletes the chunks of documents that left the
 folder, and leaves everything else alone. Which version is served is decided by a serving window
 (`effective_from` .. `effective_until`) stored on every chunk and checked at query time, so a
@@ -22,7 +24,14 @@ from knowledge.chunking import CHUNKER_VERSION, chunk_document, index_text
 from knowledge.documents import Document, DocumentError, iter_corpus_files, load_file
 from knowledge.embeddings import Embedder, Vectors, get_embedder
 from knowledge.lexical import tokenize
-from knowledge.snapshot import lexical_record, read_generation, read_records, snapshot_dir, write_snapshot
+from knowledge.snapshot import (
+    lexical_record,
+    passage_matrix,
+    read_generation,
+    read_records,
+    snapshot_dir,
+    write_snapshot,
+)
 from knowledge.store import ChunkStore, StoredChunk
 from knowledge.vectors import DenseIndex
 
@@ -218,12 +227,21 @@ def ingest(
     for start in range(0, len(to_embed), batch):
         part = to_embed[start : start + batch]
         texts = [chunk.index_text(item.doc.meta.title) for item, chunk in part]
-        vectors = embedder.embed(texts)
+        owners, passage_texts = [], []
+        for item, chunk in part:
+            for text in chunk.passage_texts(item.doc.meta.title):
+                owners.append(chunk.chunk_id)
+                passage_texts.append(text)
+        vectors = embedder.embed(texts + passage_texts)  # one call: the model batches them together
         stored = [
             StoredChunk(chunk.chunk_id, chunk.text, _chunk_metadata(item, chunk.section, chunk.position))
             for item, chunk in part
         ]
-        store.add(stored, vectors)
+        # Passages first: a stored chunk then always has its passages, even if this run dies
+        # between the two writes (a passage whose chunk never arrived is ignored and overwritten).
+        if owners:
+            store.add_passages(owners, vectors[len(texts) :])
+        store.add(stored, vectors[: len(texts)])
         new_tokens.update(
             {chunk.chunk_id: tokenize(text) for (_, chunk), text in zip(part, texts, strict=True)}
         )
@@ -273,4 +291,7 @@ def _refresh_snapshot(
         records.append(lexical_record(chunk.chunk_id, chunk.metadata, tokens))
         vectors.append(chunk.embedding)
     matrix = DenseIndex.stack(vectors, store.name)
-    write_snapshot(folder, generation, records, matrix)
+    passages, owners = passage_matrix(
+        records, store.iter_passages(), int(matrix.shape[1]) if len(records) else 0
+    )
+    write_snapshot(folder, generation, records, matrix, passages, owners)

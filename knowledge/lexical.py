@@ -18,6 +18,7 @@ import json
 import re
 import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -191,9 +192,13 @@ class LexicalIndex:
     def __len__(self) -> int:
         return len(self.chunk_ids)
 
-    def correct(self, tokens: list[str]) -> list[str]:
-        """Replace out-of-vocabulary Latin words by their nearest vocabulary word, if close."""
-        return [self._nearest(t) for t in tokens]
+    def correct(self, tokens: list[str], is_word: Callable[[str], bool] | None = None) -> list[str]:
+        """Replace out-of-vocabulary Latin words by their nearest vocabulary word, if close.
+
+        A token `is_word` accepts (a real English word the documents happen not to use) is left
+        alone: "internet" is not a misspelling of "international", nor "thats" of "chat".
+        """
+        return [t if is_word is not None and is_word(t) else self._nearest(t) for t in tokens]
 
     def _nearest(self, token: str) -> str:
         from rapidfuzz import process

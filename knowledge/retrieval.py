@@ -30,7 +30,7 @@ from typing import Any, Literal
 from finagent.settings import Settings
 from knowledge.crosslingual import expand
 from knowledge.embeddings import Embedder, get_embedder
-from knowledge.glossary import Glossary, cedict
+from knowledge.glossary import Glossary, cedict, english_stems
 from knowledge.ingest import day_number, today_utc
 from knowledge.lexical import LexicalIndex, has_cjk, tokenize
 from knowledge.snapshot import Snapshot, load_or_rebuild, snapshot_dir
@@ -64,6 +64,7 @@ class _Loaded:
         self.generation = generation
         vocabulary = snapshot.lexical.vocabulary
         self.glossary = Glossary(cedict(), vocabulary.__contains__, tokenize)
+        self.is_word = english_stems().__contains__  # typo correction leaves real words alone
 
 
 class Retriever:
@@ -129,13 +130,17 @@ class Retriever:
         mask = lexical.allowed(
             include_internal=include_internal, language=language, today=day_number(self._today())
         )
-        tokens = expand(lexical.correct(tokenize(query)), lexical.lexicon)
+        tokens = expand(lexical.correct(tokenize(query), loaded.is_word), lexical.lexicon)
         embedded_text = query
         if has_cjk(query):
             gloss = loaded.glossary.gloss(query)
             if gloss:
                 embedded_text = gloss
-                tokens += [t for t in dict.fromkeys(lexical.correct(tokenize(gloss))) if t not in tokens]
+                tokens += [
+                    t
+                    for t in dict.fromkeys(lexical.correct(tokenize(gloss), loaded.is_word))
+                    if t not in tokens
+                ]
         t1 = time.perf_counter()
         vector = self._embedder.embed([embedded_text])[0]  # the only model call of a search
         t2 = time.perf_counter()

@@ -2,7 +2,8 @@
 
 Chroma is the source of truth. The snapshot is derived from it and stamped with the collection's
 generation: chunk tokens (re-used by the next ingest), the BM25 model with the columns filters
-need, and the chunk vectors (plus an HNSW graph at scale) in the same row order. A process opens
+need, and the chunk vectors in the same row order, with the passage vectors that point to those rows
+(plus an HNSW graph over both at scale). A process opens
 it as saved, with nothing rebuilt. One that finds the stamps differ (another machine ingested into
 a shared Chroma server, or the files were lost) rebuilds it from Chroma without re-embedding.
 """
@@ -17,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from finagent.settings import Settings
 from knowledge.chunking import index_text
 from knowledge.embeddings import Vectors
@@ -26,7 +30,8 @@ from knowledge.vectors import DenseIndex
 
 STATE_FILE = "state.json"
 RECORDS_FILE = "records.jsonl"
-FORMAT = 2  # 1 had no vectors and no saved BM25 model; such a snapshot is rebuilt from Chroma
+# 1 had no vectors and no saved BM25 model, 2 no passage vectors; such a snapshot is rebuilt from Chroma
+FORMAT = 3
 
 
 @dataclass
@@ -68,17 +73,37 @@ def read_records(folder: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+def passage_matrix(
+    records: list[dict[str, Any]], passages: Iterable[tuple[str, Vectors]], dim: int
+) -> tuple[Vectors, npt.NDArray[np.int64]]:
+    """Passage vectors and the record row each belongs to; passages of unknown chunks are dropped."""
+    row_of = {r["chunk_id"]: i for i, r in enumerate(records)}
+    owners: list[int] = []
+    vectors: list[Vectors] = []
+    for chunk_id, vector in passages:
+        if chunk_id in row_of:  # a chunk deleted while we read: its passages go with it
+            owners.append(row_of[chunk_id])
+            vectors.append(vector)
+    matrix = np.stack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
+    return matrix, np.asarray(owners, dtype=np.int64)
+
+
 def write_snapshot(
-    folder: Path, generation: str, records: Iterable[dict[str, Any]], vectors: Vectors
+    folder: Path,
+    generation: str,
+    records: Iterable[dict[str, Any]],
+    vectors: Vectors,
+    passages: Vectors | None = None,
+    owners: npt.NDArray[np.int64] | None = None,
 ) -> Snapshot:
     """Write atomically: readers see either the old snapshot or the new one, never half of one.
 
-    `vectors` row i belongs to `records[i]`.
+    `vectors` row i belongs to `records[i]`; passage vector j belongs to record `owners[j]`.
     """
     rows = list(records)
     if len(rows) != len(vectors):
         raise ValueError(f"{len(rows)} records but {len(vectors)} vectors")
-    snapshot = Snapshot(LexicalIndex.build(rows), DenseIndex.build(vectors))
+    snapshot = Snapshot(LexicalIndex.build(rows), DenseIndex.build(vectors, passages, owners))
     staging = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -87,7 +112,12 @@ def write_snapshot(
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     snapshot.lexical.save(staging)
     snapshot.dense.save(staging)
-    state = {"generation": generation, "chunks": len(rows), "format": FORMAT}
+    state = {
+        "generation": generation,
+        "chunks": len(rows),
+        "passages": len(snapshot.dense.owners),
+        "format": FORMAT,
+    }
     (staging / STATE_FILE).write_text(json.dumps(state))  # written last: it vouches for the rest
     retired = folder.with_name(f"{folder.name}.old-{os.getpid()}")
     if folder.exists():
@@ -113,7 +143,12 @@ def rebuild_from_store(store: ChunkStore, folder: Path) -> Snapshot:
         records.append(lexical_record(chunk.chunk_id, chunk.metadata, tokenize(text)))
         vectors.append(chunk.embedding)
     matrix = DenseIndex.stack(vectors, store.name)
-    return write_snapshot(folder, generation, records, matrix)
+    passages, owners = passage_matrix(records, store.iter_passages(), _dim(matrix))
+    return write_snapshot(folder, generation, records, matrix, passages, owners)
+
+
+def _dim(matrix: Vectors) -> int:
+    return int(matrix.shape[1]) if matrix.ndim == 2 else 0
 
 
 def load_or_rebuild(store: ChunkStore, folder: Path) -> tuple[Snapshot, str]:

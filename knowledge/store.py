@@ -23,6 +23,10 @@ EMBEDDER_KEY = "finagent_embedder"
 _PAGE = 5000
 
 
+def passages_collection(name: str) -> str:
+    return f"{name}-passages"
+
+
 class StoreError(RuntimeError):
     pass
 
@@ -59,6 +63,11 @@ class ChunkStore:
         self.name = name
         self._collection = client.get_or_create_collection(
             name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+        # Passage vectors (see chunking.passages) live in a companion collection: each points back
+        # to its chunk, so chunk reads, counts and fetches are unaffected by them.
+        self._passages = client.get_or_create_collection(
+            passages_collection(name), configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
         )
         self._batch = max(1, min(int(client.get_max_batch_size()), 2000))
 
@@ -99,6 +108,17 @@ class ChunkStore:
                 metadatas=[c.metadata for c in part],
             )
 
+    def add_passages(self, chunk_ids: Sequence[str], vectors: Vectors) -> None:
+        """Passage vectors of chunks already added; `chunk_ids[i]` owns `vectors[i]`."""
+        ids = _passage_ids(chunk_ids)
+        for start in range(0, len(ids), self._batch):
+            part = ids[start : start + self._batch]
+            self._passages.upsert(  # upsert: a run that died after this write may repeat it
+                ids=part,
+                embeddings=vectors[start : start + len(part)],
+                metadatas=[{"chunk_id": c} for c in chunk_ids[start : start + len(part)]],
+            )
+
     def update_metadata(self, ids: Sequence[str], metadatas: Sequence[dict[str, Any]]) -> None:
         for start in range(0, len(ids), self._batch):
             self._collection.update(
@@ -107,14 +127,23 @@ class ChunkStore:
             )
 
     def delete(self, ids: Sequence[str]) -> None:
+        """Delete chunks and their passage vectors."""
         for start in range(0, len(ids), self._batch):
-            self._collection.delete(ids=list(ids[start : start + self._batch]))
+            part = list(ids[start : start + self._batch])
+            self._passages.delete(where={"chunk_id": {"$in": part}})
+            self._collection.delete(ids=part)
 
     def reset(self) -> None:
         """Drop every chunk (used when the embedding model changed)."""
-        self._client.delete_collection(self.name)
+        for name in (self.name, passages_collection(self.name)):
+            self._client.delete_collection(name)
         self._collection = self._client.get_or_create_collection(
             self.name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+        self._passages = self._client.get_or_create_collection(
+            passages_collection(self.name),
+            configuration={"hnsw": {"space": "cosine"}},
+            embedding_function=None,
         )
 
     # --- reads ---------------------------------------------------------------------------------
@@ -135,15 +164,16 @@ class ChunkStore:
                 yield StoredChunk(chunk_id, text or "", dict(meta or {}), vector)
             offset += len(ids)
 
-    def query(self, vector: Vectors, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
-        """Nearest chunks as (chunk_id, cosine similarity); `where` filters before the ANN search."""
-        if n <= 0:
-            return []
-        result = self._collection.query(
-            query_embeddings=[vector], n_results=n, where=where or None, include=["distances"]
-        )
-        ids, distances = result["ids"][0], result["distances"][0]
-        return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
+    def iter_passages(self) -> Iterator[tuple[str, Vectors]]:
+        """(owning chunk id, passage vector) for every stored passage."""
+        offset = 0
+        while True:
+            page = self._passages.get(include=["metadatas", "embeddings"], limit=_PAGE, offset=offset)
+            if not page["ids"]:
+                return
+            for meta, vector in zip(page["metadatas"], page["embeddings"], strict=True):
+                yield str((meta or {})["chunk_id"]), np.asarray(vector, dtype=np.float32)
+            offset += len(page["ids"])
 
     def fetch(self, ids: Sequence[str], *, with_embeddings: bool = True) -> dict[str, StoredChunk]:
         if not ids:
@@ -162,3 +192,14 @@ class ChunkStore:
                 page["ids"], page["documents"], page["metadatas"], embeddings, strict=True
             )
         }
+
+
+def _passage_ids(chunk_ids: Sequence[str]) -> list[str]:
+    # "<chunk id>~<n>": n counts the passages of each chunk in the order given.
+    seen: dict[str, int] = {}
+    ids = []
+    for chunk_id in chunk_ids:
+        n = seen.get(chunk_id, 0)
+        seen[chunk_id] = n + 1
+        ids.append(f"{chunk_id}~{n}")
+    return ids

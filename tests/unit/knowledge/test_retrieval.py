@@ -125,6 +125,13 @@ def test_a_swapped_pair_of_letters_is_corrected(retriever: Retriever) -> None:
     assert lexicon.correct(["zzzz"]) == ["zzzz"]  # nothing close: left alone
 
 
+def test_an_english_word_the_documents_do_not_use_is_not_taken_for_a_typo(retriever: Retriever) -> None:
+    lexicon, is_word = retriever._loaded.snapshot.lexical, retriever._loaded.is_word
+    assert "internet" not in lexicon.vocabulary and "internat" in lexicon.vocabulary  # "international"
+    assert lexicon.correct(["internet"]) == ["internat"]  # without a word list: one edit away
+    assert lexicon.correct(["internet", "crad"], is_word) == ["internet", "card"]
+
+
 def test_the_best_passage_of_five_documents_comes_before_second_passages(retriever: Retriever) -> None:
     hits = retriever.search("card lost stolen blocked replacement dispute", k=5)
     doc_ids = [h.doc_id for h in hits]
