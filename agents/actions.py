@@ -133,6 +133,21 @@ def _plan(
     return args, f"transfer {_money(amount, currency)} to {args['payee_name']} ({label})"
 
 
+def _ledger_checks(intent: str, args: dict[str, Any], snap: CustomerSnapshot, version: str) -> list[Verdict]:
+    """What the ledger itself forbids, beside the policy packs: spending more than the balance."""
+    if intent != "transfer" or Decimal(args["amount"]) <= snap.accounts[0].balance:
+        return []
+    reason = Reason(
+        rule_id="LEDGER-BALANCE",
+        reason_code="INSUFFICIENT_FUNDS",
+        severity="high",
+        explanation="the amount is more than the available balance",
+        evidence={"amount": args["amount"]},
+        decision=Decision.BLOCK,
+    )
+    return [Verdict(decision=Decision.BLOCK, policy_version=version, reasons=[reason])]
+
+
 def _reasons_text(verdict: Verdict) -> str:
     return "; ".join(r.explanation for r in verdict.reasons if r.decision == Decision.BLOCK) or "policy"
 
@@ -167,27 +182,9 @@ async def propose_action(state: ConversationState, runtime: Runtime[Deps]) -> di
             now=now,
         )
         verdict = get_engine(deps.settings.policy_dir).check_action(request)
-        if intent == "transfer" and Decimal(args["amount"]) > snap.accounts[0].balance:
-            verdict = Verdict.combine(
-                [
-                    verdict,
-                    Verdict(
-                        decision=Decision.BLOCK,
-                        policy_version=verdict.policy_version,
-                        reasons=[
-                            Reason(
-                                rule_id="LEDGER-BALANCE",
-                                reason_code="INSUFFICIENT_FUNDS",
-                                severity="high",
-                                explanation="the amount is more than the available balance",
-                                evidence={"amount": args["amount"]},
-                                decision=Decision.BLOCK,
-                            )
-                        ],
-                    ),
-                ],
-                verdict.policy_version,
-            )
+        verdict = Verdict.combine(
+            [verdict, *_ledger_checks(intent, args, snap, verdict.policy_version)], verdict.policy_version
+        )
         action_id = uuid.uuid4().hex
         blocked = verdict.decision == Decision.BLOCK
         action = Action(

@@ -200,3 +200,11 @@ def test_model_failure_during_a_request_does_nothing_and_says_so(
     assert expected in msg["content"]
     thread = client.get(f"/api/threads/{msg['thread_id']}", headers=alice).json()
     assert [m["role"] for m in thread["messages"]] == ["user", "assistant"]
+
+
+def test_more_than_the_balance_is_blocked_with_a_reason(make_client: AppFactory) -> None:
+    client = make_client(TRANSFER_20K | {"amount": 9000, "payee_name": "Anna Weber", "payee_iban": None})
+    _, msg = say(client, login(client, "bob"), "send 9000 EUR to Anna Weber")
+    assert msg["status"] == "blocked"
+    assert "INSUFFICIENT_FUNDS" in {r["reason_code"] for r in msg["action"]["verdict"]["reasons"]}
+    assert "more than the available balance" in msg["content"]
