@@ -19,7 +19,8 @@ from knowledge.types import Hit
 from tools.text_check import check_outgoing_text
 from tools.verdict import Decision
 
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？\n])")
+# A sentence ends at . ! ? followed by white space (so "0.25" is not split) or at Chinese full stops.
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?=\s)|(?<=[。！？\n])")
 MAX_PASSAGE_CHARS = 900
 PASSAGE_MARGIN = 0.08
 

@@ -78,3 +78,14 @@ def test_numbers_compare_in_canonical_form_and_tables_read_as_lines() -> None:
     assert _numbers("EUR 15.00, 0.25 %, 1,000") == _numbers("EUR 15, 0.25%, 1000")
     table = "| channel | how |\n| --- | --- |\n| card hotline | call **+49 69 0000 1100** |"
     assert _plain(table) == "channel: how\ncard hotline: call +49 69 0000 1100"
+
+
+async def test_decimal_points_do_not_end_a_sentence() -> None:
+    from agents.service import gated_sentences
+
+    async def tokens():  # type: ignore[no-untyped-def]
+        for ch in "The fee is 0.25% of the amount. Minimum EUR 15.":
+            yield ch
+
+    out = [sentence async for sentence, _ in gated_sentences(tokens(), lambda text: True)]
+    assert out == ["The fee is 0.25% of the amount.", " Minimum EUR 15."]
