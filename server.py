@@ -102,10 +102,6 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
     async def bad_input(_: Request, exc: InputError) -> JSONResponse:
         return _error(422, "invalid_input", str(exc))
 
-    @app.exception_handler(ValueError)
-    async def bad_value(_: Request, exc: ValueError) -> JSONResponse:
-        return _error(422, "invalid_input", str(exc))
-
     @app.exception_handler(NotFound)
     async def not_found(_: Request, exc: NotFound) -> JSONResponse:
         return _error(404, "not_found", str(exc))

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 
 from finagent import audit
 from finagent.auth import Principal
-from finagent.conversations import NotFound, action_public, store_outcome
+from finagent.conversations import InputError, NotFound, action_public, store_outcome
 from finagent.models import Action, ApprovalDecision, ApprovalItem, Customer, Message, utcnow
 from finagent.runtime import AppRuntime
 
@@ -154,9 +154,9 @@ async def decide(
     rt: AppRuntime, officer: Principal, item_id: int, *, decision: str, reason_code: str, note: str
 ) -> dict[str, Any]:
     if decision not in ("approve", "reject"):
-        raise ValueError("decision must be 'approve' or 'reject'")
+        raise InputError("decision must be 'approve' or 'reject'")
     if decision == "reject" and reason_code not in REASON_CODES:
-        raise ValueError(f"a rejection needs a reason code, one of {', '.join(REASON_CODES)}")
+        raise InputError(f"a rejection needs a reason code, one of {', '.join(REASON_CODES)}")
     async with rt.lock(f"approval:{item_id}"):
         resume: dict[str, Any] | None = None
         async with rt.sessions() as session:
