@@ -109,6 +109,13 @@ def _names(text: str) -> set[str]:
     return {m.lower() for m in _NAME.findall(text)}
 
 
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[A-Za-z]+", text)}
+
+
+_PROMPT_WORDS = _words(ANSWER_SYSTEM)
+
+
 def passes_checks(text: str, allowed_numbers: set[str], allowed_words: set[str]) -> bool:
     """Deterministic checks on every sentence before release: compliance, and no number or name that
     neither the passages nor the customer wrote (a small model will happily recommend "Bitcoin")."""
@@ -124,10 +131,10 @@ async def answer(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, 
     # Answerable when the best match is close enough; then the fused ranking picks the passages. The
     # bundled embedder is English-only, so Chinese questions score lower and have their own threshold.
     threshold = deps.settings.kb_min_relevance_zh if language == "zh" else deps.settings.kb_min_relevance
-    if not hits or max(h.relevance for h in hits) < threshold:
+    best = max((h.relevance for h in hits), default=0.0)
+    if best < threshold:
         return {"reply": say("no_answer", language), "status": "no_answer", "citations": [], "hits": []}
     # A small model blends whatever it is given: keep only passages nearly as relevant as the best one.
-    best = max(h.relevance for h in hits)
     top = [h for h in hits[:3] if h.relevance >= best - PASSAGE_MARGIN] or hits[:1]
     messages = [
         {
@@ -142,7 +149,7 @@ async def answer(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, 
     # Numbers may come from the passages or from the customer's own message, nowhere else.
     sources = " ".join(f"{h.title} {h.section} {h.text}" for h in top) + " " + query
     allowed = _numbers(sources)
-    allowed_words = {w.lower() for w in re.findall(r"[A-Za-z]+", sources)} | {"lakeshore", "bank", "sepa"}
+    allowed_words = _words(sources) | _PROMPT_WORDS  # the prompt itself names the bank
     write = get_stream_writer()
     parts: list[str] = []
     all_released = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -27,7 +28,10 @@ class AppRuntime:
     sessions: async_sessionmaker[AsyncSession]
     graph: CompiledStateGraph[Any, Any, Any, Any]
     deps: Deps
-    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    # Weak values: a conversation's lock lives only while someone holds or waits for it.
+    _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(
+        default_factory=weakref.WeakValueDictionary
+    )
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def lock(self, key: str) -> asyncio.Lock:
