@@ -1,4 +1,4 @@
-"""Sentence embeddings: the in-process MiniLM model, or an OpenAI-compatible `/v1/embeddings` endpoint.
+"""Sentence embeddings: the bundled MiniLM in process, or an OpenAI-compatible `/v1/embeddings` endpoint.
 
 Both return L2-normalised float32 rows, so a dot product is the cosine similarity. One embedder is
 cached per process because loading the model takes seconds. Embedding is blocking CPU work:
@@ -8,8 +8,10 @@ call it from a worker thread, never from the event loop.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
+import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -60,56 +62,192 @@ def verify_weights(model_dir: Path, expected_sha256: str = MINILM_SHA256) -> Non
     weights = model_dir / "model.safetensors"
     if not weights.is_file():
         raise EmbeddingError(f"model weights not found at {weights}")
-    digest = hashlib.sha256()
-    with weights.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != expected_sha256:
+    found = _file_sha256(weights)
+    if found != expected_sha256:
         raise EmbeddingError(
-            f"{weights} has SHA-256 {digest.hexdigest()}, expected {expected_sha256}; refusing to load it"
+            f"{weights} has SHA-256 {found}, expected {expected_sha256}; refusing to load it"
         )
 
 
 class LocalEmbedder:
-    """all-MiniLM-L6-v2 from the bundled package, loaded offline after checking its weights."""
+    """all-MiniLM-L6-v2 from the bundled package, served by ONNX Runtime.
+
+    sentence-transformers loads the checked weights once and exports them to ONNX (in
+    `cache_dir/onnx`); the export is kept only if it reproduces sentence-transformers' own vectors on
+    probe sentences, so both give the same vector space and the index does not change. A search
+    embeds one short query, and ONNX Runtime does that in a third of the time torch needs
+    (about 5 ms instead of 12-18 ms on the 2-core machine), without importing torch at all once
+    the export exists.
+    """
 
     name = f"local:{LOCAL_MODEL_NAME}"
 
-    def __init__(self, model_dir: Path | None = None, batch_size: int = 64) -> None:
+    def __init__(
+        self, model_dir: Path | None = None, cache_dir: Path | None = None, batch_size: int = 32
+    ) -> None:
         model_dir = model_dir or bundled_model_dir()
         verify_weights(model_dir)
-        # Never reach for a model hub: everything the model needs is in the package folder.
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ["TRANSFORMERS_OFFLINE"] = "1"
-        from sentence_transformers import SentenceTransformer
-
-        self._model: Any = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
-        get_dimension = (
-            getattr(self._model, "get_embedding_dimension", None)
-            or self._model.get_sentence_embedding_dimension
-        )
-        dimension = get_dimension()
-        self.dimension = int(dimension or 384)
+        self._onnx_path = onnx_export(model_dir, cache_dir or Settings().cache_dir)
+        self._tokenizer = _tokenizer(model_dir)
         self._batch_size = batch_size
-        # The torch module is not safe to call from several threads at once.
+        self._single = _session(self._onnx_path, threads=1)
+        self._parallel: Any = None  # for ingest batches; created on first use
         self._lock = threading.Lock()
+        self.dimension = int(self._run(self._single, ["dimension probe"]).shape[1])
 
     def embed(self, texts: list[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        import torch
-
+        if len(texts) <= SINGLE_THREAD_UP_TO:
+            return self._run(self._single, texts)
         with self._lock:
-            threads = torch.get_num_threads()
-            if len(texts) <= SINGLE_THREAD_UP_TO:
-                torch.set_num_threads(1)
-            try:
-                vectors = self._model.encode(
-                    texts, batch_size=self._batch_size, normalize_embeddings=True, show_progress_bar=False
-                )
-            finally:
-                torch.set_num_threads(threads)
-        return _normalise(vectors)
+            if self._parallel is None:
+                self._parallel = _session(self._onnx_path, threads=os.cpu_count() or 1)
+        # Sorted by length, so each batch pads to about its own texts' length.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), self._batch_size):
+            rows = order[start : start + self._batch_size]
+            out[rows] = self._run(self._parallel, [texts[i] for i in rows])
+        return out
+
+    def _run(self, session: Any, texts: list[str]) -> Vectors:
+        return _normalise(session.run(None, _feed(self._tokenizer, texts))[0])
+
+
+# Sentences of the kinds the model meets (a query, Chinese, a long passage, an empty string) on
+# which the export must reproduce sentence-transformers.
+_PROBES = [
+    "",
+    "fee",
+    "how do i report a lost card",
+    "我的银行卡丢了怎么办",
+    "International transfers sent after the 16:00 cut-off are processed on the next business day. " * 12,
+]
+_MIN_PROBE_COSINE = 0.9999
+
+
+def _tokenizer(model_dir: Path) -> Any:
+    """The model's own fast tokenizer, truncating where sentence-transformers does."""
+    from tokenizers import Tokenizer
+
+    config = model_dir / "sentence_bert_config.json"
+    max_length = int(json.loads(config.read_text()).get("max_seq_length", 256)) if config.exists() else 256
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=max_length)
+    tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]") or 0)
+    return tokenizer
+
+
+def _feed(tokenizer: Any, texts: list[str]) -> dict[str, npt.NDArray[np.int64]]:
+    encodings = tokenizer.encode_batch(texts)
+    return {
+        "input_ids": np.asarray([e.ids for e in encodings], dtype=np.int64),
+        "attention_mask": np.asarray([e.attention_mask for e in encodings], dtype=np.int64),
+        "token_type_ids": np.asarray([e.type_ids for e in encodings], dtype=np.int64),
+    }
+
+
+def _session(path: Path, threads: int) -> Any:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle threads sleep
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def onnx_export(model_dir: Path, cache_dir: Path) -> Path:
+    """The ONNX export of the checked MiniLM weights, made (and checked) on first use.
+
+    A record beside the file names the weights it came from and its own SHA-256, so a truncated or
+    replaced file is noticed and exported again rather than served.
+    """
+    folder = cache_dir / "onnx"
+    path = folder / f"{LOCAL_MODEL_NAME}-{MINILM_SHA256[:16]}.onnx"
+    record = path.with_suffix(".json")
+    if path.exists() and record.exists():
+        try:
+            saved = json.loads(record.read_text())
+        except ValueError:
+            saved = {}
+        if saved.get("weights_sha256") == MINILM_SHA256 and saved.get("onnx_sha256") == _file_sha256(path):
+            return path
+    folder.mkdir(parents=True, exist_ok=True)
+    with _export_lock:
+        tmp = folder / f".{path.name}.{os.getpid()}.tmp"
+        try:
+            _export(model_dir, tmp)
+            _check_export(model_dir, tmp)
+            os.replace(tmp, path)  # atomic: a concurrent reader sees the old file or the new one
+        finally:
+            tmp.unlink(missing_ok=True)
+        record.write_text(
+            json.dumps({"weights_sha256": MINILM_SHA256, "onnx_sha256": _file_sha256(path)}, indent=1)
+        )
+    return path
+
+
+_export_lock = threading.Lock()
+
+
+def _reference_model(model_dir: Path) -> Any:
+    # Never reach for a model hub: everything the model needs is in the package folder.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+
+
+def _export(model_dir: Path, target: Path) -> None:
+    import torch
+
+    transformer = _reference_model(model_dir)[0].auto_model.eval().requires_grad_(False)
+
+    class MeanPooled(torch.nn.Module):  # token embeddings averaged over the real tokens, as in 1_Pooling
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            tokens = transformer(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+            return (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    example = tuple(torch.ones((2, 8), dtype=torch.int64) for _ in names)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the tracer's notes on constants it keeps
+        torch.onnx.export(
+            MeanPooled().eval(),
+            example,
+            str(target),
+            input_names=names,
+            output_names=["embedding"],
+            dynamic_axes={name: {0: "batch", 1: "tokens"} for name in names} | {"embedding": {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+def _check_export(model_dir: Path, path: Path) -> None:
+    exported = _normalise(_session(path, threads=1).run(None, _feed(_tokenizer(model_dir), _PROBES))[0])
+    reference = _normalise(_reference_model(model_dir).encode(_PROBES, normalize_embeddings=True))
+    worst = float((exported * reference).sum(axis=1).min())
+    if worst < _MIN_PROBE_COSINE:
+        raise EmbeddingError(
+            f"the ONNX export of {LOCAL_MODEL_NAME} does not reproduce sentence-transformers "
+            f"(cosine {worst:.6f} < {_MIN_PROBE_COSINE}); refusing to use it"
+        )
 
 
 class RemoteEmbedder:
@@ -160,14 +298,14 @@ _load_lock = threading.Lock()
 
 
 @lru_cache(maxsize=4)
-def _cached(base_url: str | None, model: str, api_key: str | None) -> Embedder:
+def _cached(base_url: str | None, model: str, api_key: str | None, cache_dir: Path) -> Embedder:
     if base_url:
         return RemoteEmbedder(base_url, model, api_key)
-    return LocalEmbedder()
+    return LocalEmbedder(cache_dir=cache_dir)
 
 
 def get_embedder(settings: Settings) -> Embedder:
     """The process-wide embedder that the settings describe (loaded once)."""
     key = settings.embedding_api_key.get_secret_value() if settings.embedding_api_key else None
     with _load_lock:  # two threads asking at once must not load the model twice
-        return _cached(settings.embedding_base_url, settings.embedding_model, key)
+        return _cached(settings.embedding_base_url, settings.embedding_model, key, settings.cache_dir)
