@@ -128,11 +128,10 @@ async def answer(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, 
     deps, language = runtime.context, state.get("language", "en")
     query = state["user_message"]
     hits = await asyncio.to_thread(deps.retriever.search, query, k=5, audience="public")
-    # Answerable when the best match is close enough; then the fused ranking picks the passages. The
-    # bundled embedder is English-only, so Chinese questions score lower and have their own threshold.
-    threshold = deps.settings.kb_min_relevance_zh if language == "zh" else deps.settings.kb_min_relevance
+    # Answerable when the best match is close enough; then the fused ranking picks the passages.
+    # Chinese questions have a threshold of their own: they are compared through an English gloss.
     best = max((h.relevance for h in hits), default=0.0)
-    if best < threshold:
+    if best < deps.settings.min_relevance(language):
         return {"reply": say("no_answer", language), "status": "no_answer", "citations": [], "hits": []}
     # A small model blends whatever it is given: keep only passages nearly as relevant as the best one.
     top = [h for h in hits[:3] if h.relevance >= best - PASSAGE_MARGIN] or hits[:1]

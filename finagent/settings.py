@@ -56,7 +56,10 @@ class Settings(BaseSettings):
     embedding_model: str = "all-MiniLM-L6-v2"
     embedding_api_key: SecretStr | None = None
     kb_min_relevance: float = 0.35
-    kb_min_relevance_zh: float = 0.25
+    kb_min_relevance_zh: float = 0.35
+    kb_glossary_file: Path | None = Field(
+        default=None, description="the bank's own Chinese-English terms, over the shipped glossary"
+    )
 
     # Policy packs
     policy_dir: Path = PROJECT_ROOT / "policies" / "packs"
@@ -84,6 +87,10 @@ class Settings(BaseSettings):
             if self.seed_demo_data:
                 raise ValueError("SEED_DEMO_DATA must be false in production")
         return self
+
+    def min_relevance(self, language: str) -> float:
+        """Best-match relevance below which the assistant says it does not know, for a reply language."""
+        return self.kb_min_relevance_zh if language == "zh" else self.kb_min_relevance
 
     @property
     def database(self) -> str:

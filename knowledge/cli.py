@@ -56,12 +56,11 @@ def search_command(
     if not hits:
         typer.echo("no hits (is the index empty? run `finagent ingest`)")
         return
-    best = max(h.relevance for h in hits)
-    if best < settings.kb_min_relevance:
-        typer.echo(
-            f"best relevance {best:.2f} is below KB_MIN_RELEVANCE={settings.kb_min_relevance}: "
-            "an agent would say it does not know"
-        )
+    from agents.language import detect_language  # the agent's rule for the reply language
+
+    best, minimum = max(h.relevance for h in hits), settings.min_relevance(detect_language(query))
+    if best < minimum:
+        typer.echo(f"best relevance {best:.2f} is below {minimum}: an agent would say it does not know")
     for rank, hit in enumerate(hits, start=1):
         where = f"{hit.title} > {hit.section}" if hit.section else hit.title
         typer.echo(f"{rank}. [{hit.doc_id}] {where}  score={hit.score:.4f} relevance={hit.relevance:.3f}")

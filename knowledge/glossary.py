@@ -10,9 +10,12 @@ corpus are preferred, which is how translation selection against the target coll
 in the literature. The result feeds both rankers: the gloss is what gets embedded, and its words
 join the BM25 query beside the original Chinese words (which still match Chinese documents).
 
-A word missing from the dictionary is glossed through its jieba sub-words, then character by
-character, so a bank-specific compound such as "销户" (close an account) still lands near
-"cancel ... account".
+CC-CEDICT is a general dictionary: it lacks many banking compounds ("销户", "挂失", "盗刷") and
+lists everyday senses first ("流水": running water, not a statement). A banking glossary
+(data/bank_terms_zh.tsv, plus a bank's own file named by KB_GLOSSARY_FILE) is therefore consulted
+first: a Chinese run is split on its terms, longest first, and only what is left goes through
+jieba and CC-CEDICT. A word in neither is glossed through its jieba sub-words, then character by
+character.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _PARENTHESES = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 # Senses that name a measure word, a variant spelling or a cross-reference translate nothing.
 _NOT_A_SENSE = ("CL:", "variant of", "old variant", "see ", "used in", "abbr.", "also written", "erhua")
+BANK_TERMS = Path(__file__).parent / "data" / "bank_terms_zh.tsv"
 MAX_SENSE_WORDS = 4  # longer senses are explanations ("Xinxing county in Yunfu ..."), not translations
 SENSES_PER_WORD = 2
 _lock = threading.Lock()
@@ -74,6 +78,35 @@ def cedict() -> dict[str, list[str]]:
         return parse_cedict(fh)
 
 
+def parse_terms(lines: Iterable[str], source: str = "glossary") -> dict[str, list[str]]:
+    """`term<TAB>sense; sense` lines (blank lines and # comments skipped) -> term -> senses."""
+    terms: dict[str, list[str]] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        term, tab, senses = line.rstrip("\n").partition("\t")
+        parsed = [" ".join(s.split()) for s in senses.split(";") if s.strip()]
+        if not tab or not _CJK_RUN.fullmatch(term.strip()) or not parsed:
+            raise GlossaryError(f"{source}:{number}: expected 'Chinese term<TAB>sense; sense', got {line!r}")
+        terms[term.strip()] = parsed[:SENSES_PER_WORD]
+    return terms
+
+
+@lru_cache(maxsize=4)
+def bank_terms(extra: Path | None = None) -> dict[str, list[str]]:
+    """The shipped banking glossary, with a bank's own file (if any) taking precedence."""
+    terms: dict[str, list[str]] = {}
+    for path in (BANK_TERMS, extra):
+        if path is None:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise GlossaryError(f"cannot read the glossary {path}: {exc}") from exc
+        terms |= parse_terms(text.splitlines(), str(path))
+    return terms
+
+
 @lru_cache(maxsize=1)
 def english_stems() -> frozenset[str]:
     """Stems of every English word in CC-CEDICT's senses: a list of real words, so that spelling
@@ -86,17 +119,20 @@ _WORD = re.compile(r"[a-z]+")
 
 
 class Glossary:
-    """Glosses Chinese text in English, choosing senses the corpus actually uses."""
+    """Glosses Chinese text in English: banking terms first, then dictionary senses the corpus uses."""
 
     def __init__(
         self,
         senses: dict[str, list[str]],
         in_corpus: Callable[[str], bool],
         tokenize: Callable[[str], list[str]],
+        terms: dict[str, list[str]] | None = None,
     ) -> None:
         self._senses = senses
         self._in_corpus = in_corpus  # is this (stemmed) token in the index vocabulary?
         self._tokenize = tokenize
+        self._terms = terms or {}
+        self._longest_term = max(map(len, self._terms), default=0)
 
     def gloss(self, text: str) -> str:
         """`text` with every Chinese run replaced by English senses; Latin words are kept."""
@@ -104,12 +140,33 @@ class Glossary:
         return " ".join(glossed.split())
 
     def _gloss_run(self, run: str) -> list[str]:
-        words = []
-        for word in _jieba().lcut(run):
-            if word in _ZH_STOPWORDS:
+        words: list[str] = []
+        for piece, is_term in self._split_on_terms(run):
+            if is_term:
+                words += self._terms[piece]
                 continue
-            words += self._senses_of(word)
+            for word in _jieba().lcut(piece):
+                if word not in _ZH_STOPWORDS:
+                    words += self._senses_of(word)
         return words
+
+    def _split_on_terms(self, run: str) -> list[tuple[str, bool]]:
+        """`run` cut into glossary terms (longest match from the left) and the text between them."""
+        pieces: list[tuple[str, bool]] = []
+        start = i = 0
+        while i < len(run):
+            for length in range(min(self._longest_term, len(run) - i), 0, -1):
+                if run[i : i + length] in self._terms:
+                    if start < i:
+                        pieces.append((run[start:i], False))
+                    pieces.append((run[i : i + length], True))
+                    i = start = i + length
+                    break
+            else:
+                i += 1
+        if start < len(run):
+            pieces.append((run[start:], False))
+        return pieces
 
     def _senses_of(self, word: str) -> list[str]:
         chosen = self._best(word, SENSES_PER_WORD)

@@ -6,12 +6,14 @@ each ranker applies before it ranks. A customer-facing search never even scores 
 chunk, so no later step can leak one. Chroma is asked only for the text and metadata of the few
 chunks returned.
 
-A question with Chinese in it is glossed in English through CC-CEDICT (glossary.py): the gloss is
-what gets embedded (the bundled model reads English only) and its words join the BM25 query next
-to the Chinese ones, so English-only documents can answer Chinese questions.
+A question with Chinese in it is glossed in English through a banking glossary and CC-CEDICT
+(glossary.py): the gloss is what gets embedded (the bundled model reads English only) and its
+words join the BM25 query next to the Chinese ones, so English-only documents can answer Chinese
+questions.
 
 `Hit.relevance` is the cosine similarity between the (glossed) query and the hit's own text; the
-agent compares the best one with `kb_min_relevance` to decide whether to say "I don't know".
+agent compares the best one with `Settings.min_relevance(language)` to decide whether to say
+"I don't know".
 
 `search` is blocking (it embeds the query): call it through `asyncio.to_thread` from async code.
 """
@@ -30,7 +32,7 @@ from typing import Any, Literal
 from finagent.settings import Settings
 from knowledge.crosslingual import expand
 from knowledge.embeddings import Embedder, get_embedder
-from knowledge.glossary import Glossary, cedict, english_stems
+from knowledge.glossary import Glossary, bank_terms, cedict, english_stems
 from knowledge.ingest import day_number, today_utc
 from knowledge.lexical import LexicalIndex, has_cjk, tokenize
 from knowledge.snapshot import Snapshot, load_or_rebuild, snapshot_dir
@@ -59,11 +61,11 @@ class SearchTimings:
 class _Loaded:
     """One snapshot with what is derived from it, swapped as a whole when the index changes."""
 
-    def __init__(self, snapshot: Snapshot, generation: str) -> None:
+    def __init__(self, snapshot: Snapshot, generation: str, terms: dict[str, list[str]]) -> None:
         self.snapshot = snapshot
         self.generation = generation
         vocabulary = snapshot.lexical.vocabulary
-        self.glossary = Glossary(cedict(), vocabulary.__contains__, tokenize)
+        self.glossary = Glossary(cedict(), vocabulary.__contains__, tokenize, terms)
         self.is_word = english_stems().__contains__  # typo correction leaves real words alone
 
 
@@ -77,6 +79,7 @@ class Retriever:
         candidates: int = 30,
         refresh_every_s: float = 5.0,
         today: Callable[[], date] = today_utc,
+        glossary_file: Path | None = None,
     ) -> None:
         if store.embedder not in (None, embedder.name):
             raise RetrievalError(
@@ -89,14 +92,20 @@ class Retriever:
         self._candidates = candidates
         self._refresh_every_s = refresh_every_s
         self._today = today  # injectable so tests can move the calendar past an effective date
+        self._terms = bank_terms(glossary_file)
         self._lock = threading.Lock()
-        self._loaded = _Loaded(*load_or_rebuild(store, snapshot))
+        self._loaded = _Loaded(*load_or_rebuild(store, snapshot), self._terms)
         self._checked_at = time.monotonic()
         self.last_timings = SearchTimings()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Retriever:
-        return cls(ChunkStore.from_settings(settings), get_embedder(settings), snapshot_dir(settings))
+        return cls(
+            ChunkStore.from_settings(settings),
+            get_embedder(settings),
+            snapshot_dir(settings),
+            glossary_file=settings.kb_glossary_file,
+        )
 
     def _current(self) -> _Loaded:
         # Another process may have ingested since we loaded; look at most every few seconds.
@@ -104,7 +113,7 @@ class Retriever:
             with self._lock:
                 if time.monotonic() - self._checked_at >= self._refresh_every_s:
                     if self._store.generation != self._loaded.generation:
-                        self._loaded = _Loaded(*load_or_rebuild(self._store, self._snapshot_dir))
+                        self._loaded = _Loaded(*load_or_rebuild(self._store, self._snapshot_dir), self._terms)
                     self._checked_at = time.monotonic()
         return self._loaded
 

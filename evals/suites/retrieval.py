@@ -19,8 +19,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from agents.language import detect_language
 from evals.base import Gate, SuiteContext, SuiteResult
-from finagent.settings import PROJECT_ROOT
+from finagent.settings import PROJECT_ROOT, Settings
 
 DEFAULT_QUESTIONS = PROJECT_ROOT / "evals" / "datasets" / "retrieval_questions.jsonl"
 RECALL_GATE = 0.95
@@ -92,11 +93,17 @@ def run(ctx: SuiteContext) -> SuiteResult:
     )
     summary = ingest(corpus, settings, progress=ctx.show_progress)
     embedder = get_embedder(settings)
-    retriever = Retriever(ChunkStore.from_settings(settings), embedder, snapshot_dir(settings))
+    retriever = Retriever(
+        ChunkStore.from_settings(settings),
+        embedder,
+        snapshot_dir(settings),
+        glossary_file=settings.kb_glossary_file,
+    )
 
     items: list[dict[str, Any]] = []
     for q in ctx.progress(questions, desc="retrieval questions"):
         hits = retriever.search(q.question, k=10, audience=q.audience)
+        reply_language = detect_language(q.question)  # as the agent decides it: mixed questions count as zh
         ranked = [h.doc_id for h in hits]
         rank = first_relevant_rank(ranked, set(q.gold_doc_ids))
         items.append(
@@ -107,7 +114,10 @@ def run(ctx: SuiteContext) -> SuiteResult:
                 "unanswerable": q.unanswerable,
                 "gold_doc_ids": q.gold_doc_ids,
                 "first_relevant_rank": rank,
-                "top_relevance": round(max((h.relevance for h in hits), default=0.0), 4),
+                # What the agent compares with its threshold: the best of the 5 hits it asks for.
+                "top_relevance": round(max((h.relevance for h in hits[:5]), default=0.0), 4),
+                "reply_language": reply_language,
+                "min_relevance": settings.min_relevance(reply_language),
                 **({} if q.unanswerable else score(rank)),
                 "hits": [
                     {
@@ -131,9 +141,9 @@ def run(ctx: SuiteContext) -> SuiteResult:
     for lang, values in by_language.items():
         metrics[f"recall@5_{lang}"] = values["recall@5"]
 
-    threshold = _threshold_report(items, ctx.settings.kb_min_relevance)
+    threshold = _threshold_report(items, settings)
     metrics.update({k: v for k, v in threshold.items() if k.startswith("idk_")})
-    charts = _chart(ctx.out_dir, by_language, items, ctx.settings.kb_min_relevance)
+    charts = _chart(ctx.out_dir, by_language, items, settings)
     misses = [i for i in answerable if not i["recall@5"]]
     return SuiteResult(
         suite="retrieval",
@@ -167,30 +177,35 @@ def _averages(items: list[dict[str, Any]]) -> dict[str, float]:
     return {m: round(sum(i[m] for i in items) / len(items), 4) for m in ("recall@5", "mrr", "ndcg@10")}
 
 
-def _threshold_report(items: list[dict[str, Any]], configured: float) -> dict[str, Any]:
-    answerable = [i["top_relevance"] for i in items if not i["unanswerable"]]
-    unanswerable = [i["top_relevance"] for i in items if i["unanswerable"]]
-    cut, accuracy = best_threshold(answerable, unanswerable)
+def _threshold_report(items: list[dict[str, Any]], settings: Settings) -> dict[str, Any]:
+    """How well the configured thresholds (the agent's, per question language) tell the two apart."""
     report: dict[str, Any] = {
-        "configured_min_relevance": configured,
-        "unanswerable_questions": len(unanswerable),
-        "best_separating_threshold": None if math.isnan(cut) else round(cut, 4),
-        "best_balanced_accuracy": None if math.isnan(accuracy) else round(accuracy, 4),
+        "configured_min_relevance": {"en": settings.kb_min_relevance, "zh": settings.kb_min_relevance_zh},
+        "unanswerable_questions": sum(1 for i in items if i["unanswerable"]),
     }
-    if unanswerable:
+    for suffix, language in (("", None), ("_en", "en"), ("_zh", "zh")):
+        chosen = [i for i in items if language in (None, i["reply_language"])]
+        answerable = [i["top_relevance"] for i in chosen if not i["unanswerable"]]
+        unanswerable = [i["top_relevance"] for i in chosen if i["unanswerable"]]
+        cut, accuracy = best_threshold(answerable, unanswerable)
+        report[f"best_separating_threshold{suffix}"] = None if math.isnan(cut) else round(cut, 4)
+        report[f"best_balanced_accuracy{suffix}"] = None if math.isnan(accuracy) else round(accuracy, 4)
+    refused = [i for i in items if i["top_relevance"] < i["min_relevance"]]
+    unanswerable_items = [i for i in items if i["unanswerable"]]
+    if unanswerable_items:
         report["idk_refused_unanswerable"] = round(
-            sum(r < configured for r in unanswerable) / len(unanswerable), 4
+            sum(i["unanswerable"] for i in refused) / len(unanswerable_items), 4
         )
-        report["unanswerable_top_relevance"] = sorted(round(r, 4) for r in unanswerable)
-    if answerable:
+        report["unanswerable_top_relevance"] = sorted(i["top_relevance"] for i in unanswerable_items)
+    if len(unanswerable_items) < len(items):
         report["idk_wrongly_refused_answerable"] = round(
-            sum(r < configured for r in answerable) / len(answerable), 4
+            sum(not i["unanswerable"] for i in refused) / (len(items) - len(unanswerable_items)), 4
         )
     return report
 
 
 def _chart(
-    out_dir: Path, by_language: dict[str, dict[str, float]], items: list[dict[str, Any]], configured: float
+    out_dir: Path, by_language: dict[str, dict[str, float]], items: list[dict[str, Any]], settings: Settings
 ) -> list[str]:
     import matplotlib
 
@@ -217,9 +232,11 @@ def _chart(
     bins = [x / 40 for x in range(41)]
     right.hist(answerable, bins=bins, alpha=0.6, label="answerable")
     right.hist(unanswerable, bins=bins, alpha=0.6, label="unanswerable")
-    right.axvline(
-        configured, color="black", linestyle="--", linewidth=1, label=f"KB_MIN_RELEVANCE={configured}"
-    )
+    lines = {settings.kb_min_relevance: "KB_MIN_RELEVANCE"}
+    if settings.kb_min_relevance_zh != settings.kb_min_relevance:
+        lines[settings.kb_min_relevance_zh] = "KB_MIN_RELEVANCE_ZH"
+    for value, name in lines.items():
+        right.axvline(value, color="black", linestyle="--", linewidth=1, label=f"{name}={value}")
     right.set_title("Top-hit relevance")
     right.set_xlabel("cosine similarity of the best hit")
     right.legend(loc="upper left", fontsize="small")
@@ -252,11 +269,13 @@ def _report(
         "",
         "**I don't know.** "
         f"{threshold['unanswerable_questions']} unanswerable questions; at KB_MIN_RELEVANCE="
-        f"{threshold['configured_min_relevance']} the agent refuses "
+        f"{threshold['configured_min_relevance']['en']} (KB_MIN_RELEVANCE_ZH="
+        f"{threshold['configured_min_relevance']['zh']} for questions in Chinese) the agent refuses "
         f"{threshold.get('idk_refused_unanswerable', 'n/a')} of them and wrongly refuses "
         f"{threshold.get('idk_wrongly_refused_answerable', 'n/a')} of the answerable ones. The best "
         f"separating threshold on this set is {threshold['best_separating_threshold']} "
-        f"(balanced accuracy {threshold['best_balanced_accuracy']}).",
+        f"(balanced accuracy {threshold['best_balanced_accuracy']}; English "
+        f"{threshold['best_separating_threshold_en']}, Chinese {threshold['best_separating_threshold_zh']}).",
     ]
     if misses:
         lines += ["", f"**Misses at 5** ({len(misses)}):", ""]

@@ -33,6 +33,26 @@ def test_suite_writes_metrics_items_report_and_chart(tmp_path: Path) -> None:
     assert not (tmp_path / "app-data").exists()  # the app's own store is never touched
 
 
+def test_refusals_use_the_agents_threshold_for_the_reply_language(tmp_path: Path) -> None:
+    # Nothing English is refused, everything Chinese (mixed questions are answered in Chinese) is.
+    settings = Settings(
+        data_dir=tmp_path / "app", chroma_url=None, kb_min_relevance=0.0, kb_min_relevance_zh=1.0
+    )
+    options = {"corpus": FIXTURES / "corpus", "questions": FIXTURES / "questions.jsonl"}
+    runner.run(["retrieval"], tmp_path / "out", settings, options, progress=False)
+
+    data = json.loads((tmp_path / "out" / "results.json").read_text())
+    items = data["items"]
+    assert {i["reply_language"] for i in items} == {"en", "zh"}
+    assert all(i["min_relevance"] == (1.0 if i["reply_language"] == "zh" else 0.0) for i in items)
+    answerable = [i for i in items if not i["unanswerable"]]
+    chinese = sum(i["reply_language"] == "zh" for i in answerable)
+    assert data["metrics"]["idk_wrongly_refused_answerable"] == pytest.approx(
+        chinese / len(answerable), abs=1e-4
+    )
+    assert data["unanswerable_threshold"]["configured_min_relevance"] == {"en": 0.0, "zh": 1.0}
+
+
 def test_a_wrong_gold_id_fails_the_gate(tmp_path: Path) -> None:
     questions = tmp_path / "q.jsonl"
     questions.write_text(

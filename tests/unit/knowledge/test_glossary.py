@@ -1,8 +1,12 @@
-"""Chinese questions glossed in English through CC-CEDICT."""
+"""Chinese questions glossed in English through the banking glossary and CC-CEDICT."""
 
 from __future__ import annotations
 
-from knowledge.glossary import Glossary, cedict, parse_cedict
+from pathlib import Path
+
+import pytest
+
+from knowledge.glossary import Glossary, GlossaryError, bank_terms, cedict, parse_cedict, parse_terms
 from knowledge.lexical import tokenize
 
 SAMPLE = [
@@ -48,3 +52,32 @@ def test_the_bundled_dictionary_loads() -> None:
     senses = cedict()
     assert len(senses) > 50_000
     assert "foreigner" in senses["外国人"]
+
+
+def test_banking_terms_come_before_the_dictionary_longest_first() -> None:
+    terms = parse_terms(["销户\tclose account", "定期\tfixed term", "定期存款\tfixed term deposit"])
+    glossary = Glossary(parse_cedict(SAMPLE), {"pay", "appl"}.__contains__, tokenize, terms)
+    assert glossary.gloss("销户") == "close account"  # not "cancel account" from the characters
+    assert glossary.gloss("定期存款") == "fixed term deposit"  # the longer term wins
+    assert glossary.gloss("苹果支付定期") == "apple pay fixed term"  # the rest goes through CC-CEDICT
+
+
+def test_a_malformed_glossary_line_is_named() -> None:
+    with pytest.raises(GlossaryError, match=r"bank\.tsv:2"):
+        parse_terms(["销户\tclose account", "close account 销户"], "bank.tsv")
+
+
+def test_a_banks_own_terms_override_the_shipped_ones(tmp_path: Path) -> None:
+    own = tmp_path / "terms.tsv"
+    own.write_text("# our words\n销户\tterminate relationship\n电子钱包\te-wallet\n", encoding="utf-8")
+    shipped, merged = bank_terms(), bank_terms(own)
+    assert shipped["销户"] == ["close account"]
+    assert merged["销户"] == ["terminate relationship"]
+    assert merged["电子钱包"] == ["e-wallet"]
+    assert merged["挂失"] == shipped["挂失"]
+
+
+def test_the_shipped_glossary_covers_banking_words_the_dictionary_lacks() -> None:
+    terms, senses = bank_terms(), cedict()
+    missing = [t for t in ("销户", "挂失", "盗刷") if t in terms and t not in senses]
+    assert missing == ["销户", "挂失", "盗刷"]
