@@ -15,6 +15,7 @@ from agents.prompts import ANSWER_SYSTEM
 from finagent.llm import LLMError
 from graphs.deps import Deps
 from graphs.state import ConversationState
+from knowledge.grounding import extract_facts, fact_supported
 from knowledge.types import Hit
 from tools.text_check import check_outgoing_text
 from tools.verdict import Decision
@@ -87,20 +88,6 @@ async def gated_sentences(
         yield buffer, released
 
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-
-
-def _numbers(text: str) -> set[str]:
-    """Numbers in a canonical form, so "EUR 15.00" and "EUR 15", "1,000" and "1000" agree."""
-    out = set()
-    for raw in _NUMBER.findall(text):
-        value = raw.replace(",", "").rstrip(".")
-        if "." in value:
-            value = value.rstrip("0").rstrip(".")
-        out.add(value)
-    return out
-
-
 # A capitalised word inside a sentence is a name: a product, a company, a place, a coin.
 _NAME = re.compile(r"(?<![.!?:]\s)(?<!^)(?<![\n])\b([A-Z][A-Za-z]{2,})\b")
 
@@ -116,12 +103,14 @@ def _words(text: str) -> set[str]:
 _PROMPT_WORDS = _words(ANSWER_SYSTEM)
 
 
-def passes_checks(text: str, allowed_numbers: set[str], allowed_words: set[str]) -> bool:
+def passes_checks(text: str, allowed_facts: set[str], allowed_words: set[str]) -> bool:
     """Deterministic checks on every sentence before release: compliance, and no number or name that
-    neither the passages nor the customer wrote (a small model will happily recommend "Bitcoin")."""
+    neither the passages nor the customer wrote (a small model will happily recommend "Bitcoin").
+    Numbers compare as the groundedness check reads them: "EUR 15.00" = "EUR 15", "4 pm" = "16:00"."""
     if check_outgoing_text(text).verdict.decision == Decision.BLOCK:
         return False
-    return _numbers(text) <= allowed_numbers and _names(text) <= allowed_words
+    facts_known = all(fact_supported(fact, allowed_facts) for fact in extract_facts(text))
+    return facts_known and _names(text) <= allowed_words
 
 
 async def answer(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, Any]:
@@ -147,7 +136,7 @@ async def answer(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, 
     ]
     # Numbers may come from the passages or from the customer's own message, nowhere else.
     sources = " ".join(f"{h.title} {h.section} {h.text}" for h in top) + " " + query
-    allowed = _numbers(sources)
+    allowed = extract_facts(sources)
     allowed_words = _words(sources) | _PROMPT_WORDS  # the prompt itself names the bank
     write = get_stream_writer()
     parts: list[str] = []

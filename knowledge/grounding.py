@@ -100,7 +100,7 @@ def _to_24h(hour: int, meridiem: str | None) -> int:
     return (hour % 12) + (12 if pm else 0)
 
 
-def _fact_supported(fact: str, sources: set[str]) -> bool:
+def fact_supported(fact: str, sources: set[str]) -> bool:
     if fact in sources:
         return True
     # A plain number is supported by the same value stated as a percentage (and vice versa is not:
@@ -130,7 +130,7 @@ def check_grounding(
 
     claims = []
     for i, sentence in enumerate(sentences):
-        missing = tuple(sorted(f for f in extract_facts(sentence) if not _fact_supported(f, source_facts)))
+        missing = tuple(sorted(f for f in extract_facts(sentence) if not fact_supported(f, source_facts)))
         tokens = set(tokenize(sentence))
         overlap = len(tokens & source_tokens) / len(tokens) if tokens else 1.0
         claims.append(Claim(sentence, max(overlap, similarity[i]), missing))

@@ -73,9 +73,14 @@ def test_a_name_the_passages_never_mention_is_never_shown(make_client: AppFactor
 
 
 def test_numbers_compare_in_canonical_form_and_tables_read_as_lines() -> None:
-    from agents.service import _numbers, _plain
+    from agents.service import _plain, _words, passes_checks
+    from knowledge.grounding import extract_facts
 
-    assert _numbers("EUR 15.00, 0.25 %, 1,000") == _numbers("EUR 15, 0.25%, 1000")
+    source = "Fee EUR 15.00, 0.25 %, up to 1,000 a day; cut-off 16:00."
+    facts, words = extract_facts(source), _words(source)
+    assert passes_checks("It costs EUR 15 plus 0.25% and at most 1000 a day, until 4 pm.", facts, words)
+    assert not passes_checks("It costs EUR 25.", facts, words)
+    assert not passes_checks("The rate is 15%.", facts, words)  # a fee is not a rate
     table = "| channel | how |\n| --- | --- |\n| card hotline | call **+49 69 0000 1100** |"
     assert _plain(table) == "channel: how\ncard hotline: call +49 69 0000 1100"
 
