@@ -8,6 +8,8 @@ approvals resume the run once, and execution is idempotent behind it (invariant 
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -59,9 +61,39 @@ async def _decisions(session: Any, item_id: int) -> list[ApprovalDecision]:
     )
 
 
-async def _public(session: Any, item: ApprovalItem, *, detail: bool = False) -> dict[str, Any]:
-    action = await session.get(Action, item.action_id)
-    customer = await session.get(Customer, item.customer_id)
+@dataclass
+class _Related:
+    """What an item's public view shows besides the item, loaded for many items in three queries."""
+
+    actions: dict[str, Action]
+    customers: dict[str, Customer]
+    decisions: dict[int, list[ApprovalDecision]]
+
+
+async def _related(session: Any, items: list[ApprovalItem]) -> _Related:
+    action_ids = {i.action_id for i in items}
+    customer_ids = {i.customer_id for i in items}
+    decisions: dict[int, list[ApprovalDecision]] = defaultdict(list)
+    if not items:
+        return _Related({}, {}, decisions)
+    query = (
+        select(ApprovalDecision)
+        .where(ApprovalDecision.item_id.in_([i.id for i in items]))
+        .order_by(ApprovalDecision.id)
+    )
+    for decision in (await session.scalars(query)).all():
+        decisions[decision.item_id].append(decision)
+    actions = (await session.scalars(select(Action).where(Action.id.in_(action_ids)))).all()
+    customers = (await session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))).all()
+    return _Related({a.id: a for a in actions}, {c.id: c for c in customers}, decisions)
+
+
+async def _public(
+    session: Any, item: ApprovalItem, *, detail: bool = False, related: _Related | None = None
+) -> dict[str, Any]:
+    related = related or await _related(session, [item])
+    action = related.actions.get(item.action_id)
+    customer = related.customers.get(item.customer_id)
     out: dict[str, Any] = {
         "id": item.id,
         "thread_id": item.thread_id,
@@ -80,7 +112,7 @@ async def _public(session: Any, item: ApprovalItem, *, detail: bool = False) -> 
                 "note": d.note,
                 "at": d.at.isoformat(),
             }
-            for d in await _decisions(session, item.id)
+            for d in related.decisions.get(item.id, [])
         ],
         "created_at": item.created_at.isoformat(),
     }
@@ -115,7 +147,9 @@ async def list_items(rt: AppRuntime, status: str) -> list[dict[str, Any]]:
         q = select(ApprovalItem).order_by(ApprovalItem.id.desc()).limit(200)
         if status != "all":
             q = q.where(ApprovalItem.status == status)
-        return [await _public(session, item) for item in (await session.scalars(q)).all()]
+        items = list((await session.scalars(q)).all())
+        related = await _related(session, items)  # not three queries per item
+        return [await _public(session, item, related=related) for item in items]
 
 
 async def get_item(rt: AppRuntime, item_id: int) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from finagent.llm import LLMBadOutput, LLMUnavailable
 from tests.unit.conftest import AppFactory, confirm, login, say
@@ -94,6 +95,31 @@ def test_large_transfer_waits_for_an_officer_and_executes_exactly_once(make_clie
     assert view["pending_action"] is None
     audit = client.get("/api/audit/verify", headers=login(client, "ana")).json()
     assert audit["ok"] and audit["entries"] >= 8
+
+
+def test_the_queue_costs_the_same_queries_however_long_it_is(make_client: AppFactory) -> None:
+    client = make_client(TRANSFER_20K, TRANSFER_20K)
+    alice, ana = login(client, "alice"), login(client, "ana")
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    def queue_after_another_transfer(expected: int) -> int:
+        _, proposal = say(client, alice, "send 20,000 EUR to Acme Trading GmbH DE75512108001245126199")
+        confirm(client, alice, proposal["thread_id"], proposal["action"]["action_id"])
+        statements.clear()
+        queue = client.get("/api/approvals", headers=ana).json()
+        assert len(queue) == expected and all(i["customer_name"] and i["action"] for i in queue)
+        return len(statements)
+
+    engine = client.app.state.runtime.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        one, two = queue_after_another_transfer(1), queue_after_another_transfer(2)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert one == two  # related rows are loaded for the whole page, not per item
 
 
 def test_two_approvers_must_be_different_officers(make_client: AppFactory) -> None:
