@@ -42,6 +42,8 @@ kb: install ## index the shipped corpus (incremental: unchanged documents are sk
 
 chromium: ## Debian's chromium for the browser tests (Playwright's own download does not work here)
 	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
+	@# A Chinese font, or Chinese replies render as empty boxes in headless screenshots.
+	@fc-list :lang=zh | grep -q . || { apt-get update -q && apt-get install -y -q fonts-wqy-zenhei; }
 
 lint: install
 	$(BIN)/ruff check .

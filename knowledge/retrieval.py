@@ -11,7 +11,9 @@ A question with Chinese in it is glossed in English through a banking glossary a
 words join the BM25 query next to the Chinese ones, so English-only documents can answer Chinese
 questions.
 
-`Hit.relevance` is the cosine similarity between the (glossed) query and the hit's own text; the
+`Hit.relevance` is the cosine similarity between the (glossed) query and the hit's own text, or
+that of the best admitted chunk of its translations when higher (a Chinese page is as relevant
+as its English original, which the English-only model can compare); the
 agent compares the best one with `Settings.min_relevance(language)` to decide whether to say
 "I don't know".
 
@@ -29,9 +31,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
+
 from finagent.settings import Settings
 from knowledge.crosslingual import expand
-from knowledge.embeddings import Embedder, get_embedder
+from knowledge.embeddings import Embedder, Vectors, get_embedder
 from knowledge.glossary import Glossary, bank_terms, cedict, english_stems
 from knowledge.ingest import day_number, today_utc
 from knowledge.lexical import LexicalIndex, has_cjk, tokenize
@@ -66,7 +71,21 @@ class _Loaded:
         self.generation = generation
         vocabulary = snapshot.lexical.vocabulary
         self.glossary = Glossary(cedict(), vocabulary.__contains__, tokenize, terms)
+        rows_by_work: dict[str, list[int]] = defaultdict(list)
+        for row, work in enumerate(snapshot.lexical.work):
+            rows_by_work[str(work)].append(row)
+        self.rows_by_work = {work: np.asarray(rows) for work, rows in rows_by_work.items()}
         self.is_word = english_stems().__contains__  # typo correction leaves real words alone
+
+    def relevance(self, row: int, own: float, query: Vectors, mask: npt.NDArray[np.bool_]) -> float:
+        """A passage answers as well as its original: the best of its own cosine and that of the
+        admitted chunks of its translations (an English-only model cannot compare a Chinese page)."""
+        lexical = self.snapshot.lexical
+        rows = self.rows_by_work.get(str(lexical.work[row]))
+        if rows is None:
+            return own
+        others = rows[(lexical.language[rows] != lexical.language[row]) & mask[rows]]
+        return max([own, *self.snapshot.dense.similarity(others.tolist(), query)])
 
 
 class Retriever:
@@ -163,9 +182,14 @@ class Retriever:
         # On equal scores the passage in the customer's language goes first.
         order = sorted(fused.items(), key=lambda item: (-item[1], lexical.language[item[0]] != preferred))
         ranked = [(lexical.chunk_ids[row], row, score) for row, score in order]
-        chosen = _diversify(ranked, k)
+        chosen = _diversify(ranked, k, lambda row: str(lexical.work[row]))
         stored = self._store.fetch([cid for cid, _, _ in chosen], with_embeddings=False)
-        relevances = dense.similarity([row for _, row, _ in chosen], vector)
+        relevances = [
+            loaded.relevance(row, own, vector, mask)
+            for (_, row, _), own in zip(
+                chosen, dense.similarity([row for _, row, _ in chosen], vector), strict=True
+            )
+        ]
         t5 = time.perf_counter()
 
         hits = []
@@ -208,23 +232,27 @@ def _prefer_language(fused: dict[int, float], lexical: LexicalIndex, language: s
     }
 
 
-def _diversify(ranked: list[tuple[str, int, float]], k: int) -> list[tuple[str, int, float]]:
+def _diversify(
+    ranked: list[tuple[str, int, float]], k: int, work_of: Callable[[int], str]
+) -> list[tuple[str, int, float]]:
     """The best passage of each of the k best documents first, then second passages if room is left.
 
     A customer's question is answered by a document, and the agent is better served by five
     candidate sources than by two passages each of the same two; a second passage of a document
-    is added only when fewer than k documents matched at all.
+    is added only when fewer than k documents matched at all. A document and its translations
+    count as one (`work_of` a row): the page in the customer's language, ranked first by the
+    language preference, stands for the set.
     """
     chosen: list[tuple[str, int, float]] = []
-    per_doc: dict[str, int] = defaultdict(int)
+    per_work: dict[str, int] = defaultdict(int)
     for limit in range(1, MAX_CHUNKS_PER_DOC + 1):
         for item in ranked:
             if len(chosen) == k:
                 return chosen
-            doc_key = item[0].split("#", 1)[0]
-            if per_doc[doc_key] >= limit or item in chosen:
+            work = work_of(item[1])
+            if per_work[work] >= limit or item in chosen:
                 continue
-            per_doc[doc_key] += 1
+            per_work[work] += 1
             chosen.append(item)
     return chosen
 

@@ -45,6 +45,21 @@ def test_card_question_streams_an_answer_with_citations(
     screenshot(page, "widget-answer-with-citations")
 
 
+def test_a_chinese_question_is_answered_in_chinese_from_the_chinese_page(
+    new_context: Callable[[], BrowserContext], base_url: str
+) -> None:
+    page = customer_page(new_context(), base_url, "carol", "carol-demo")
+
+    answer = ask(page, "我的银行卡丢了怎么办")
+
+    expect(answer).to_have_attribute("data-status", "answered")
+    reply = answer.locator(".fa-bubble").inner_text()
+    assert sum("\u4e00" <= ch <= "\u9fff" for ch in reply) >= 10, f"not answered in Chinese: {reply!r}"
+    titles = answer.locator(".fa-cite-title").all_inner_texts()
+    assert "银行卡丢失或被盗" in titles, f"the Chinese card page is not cited: {titles}"
+    screenshot(page, "widget-chinese-answer")
+
+
 def test_over_long_message_is_refused_and_kept(
     new_context: Callable[[], BrowserContext], base_url: str
 ) -> None:
