@@ -43,8 +43,11 @@ CHUNK_WEIGHT = 0.75
 # The graph is asked for at least this many vectors per wanted chunk: several may belong to one.
 GRAPH_OVERFETCH = 4
 HNSW_NEIGHBOURS = 32  # M: graph degree; 32 keeps recall high for 384-d sentence vectors
-HNSW_BUILD_EF = 64
-HNSW_SEARCH_EF = 256  # candidate list per search; 128 found 87% of the exact top 30 at 100k, 256 more
+# Measured at 100k chunks + 351k passages (bench filler, 100 questions), share of the exact top 30 /
+# top 5 found, and dense time: build 64 / search 256: 0.91 / 0.95, 2.3 ms, graph built in 69 s;
+# build 128 / search 384: 0.97 / 0.99, 3.4 ms, built in 152 s. Searches outnumber ingests.
+HNSW_BUILD_EF = 128
+HNSW_SEARCH_EF = 384
 
 
 @dataclass
