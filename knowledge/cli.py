@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -11,6 +13,21 @@ import typer
 from finagent.settings import get_settings
 
 kb_app = typer.Typer(no_args_is_help=True, help="Knowledge base: search the indexed documents.")
+
+
+@contextmanager
+def _clear_errors() -> Iterator[None]:
+    """A store, model or index that cannot be used is one line on stderr and exit code 1."""
+    from knowledge.embeddings import EmbeddingError
+    from knowledge.glossary import GlossaryError
+    from knowledge.retrieval import RetrievalError
+    from knowledge.store import StoreError
+
+    try:
+        yield
+    except (StoreError, EmbeddingError, GlossaryError, RetrievalError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 def ingest_command(
@@ -27,7 +44,8 @@ def ingest_command(
     if not target.exists():
         typer.echo(f"{target} does not exist", err=True)
         raise typer.Exit(2)
-    summary = ingest(target, settings, progress=not no_progress)
+    with _clear_errors():
+        summary = ingest(target, settings, progress=not no_progress)
     typer.echo(summary.render())
     if summary.errors:
         raise typer.Exit(1)  # the index is usable, but someone must fix the skipped files
@@ -49,7 +67,8 @@ def search_command(
         raise typer.Exit(2)
     settings = get_settings()
     chosen: Literal["public", "internal"] = "internal" if audience == "internal" else "public"
-    hits = Retriever.from_settings(settings).search(query, k=k, audience=chosen, language=language)
+    with _clear_errors():
+        hits = Retriever.from_settings(settings).search(query, k=k, audience=chosen, language=language)
     if as_json:
         typer.echo(json.dumps([h.model_dump() for h in hits], indent=2, ensure_ascii=False))
         return

@@ -50,9 +50,14 @@ def open_client(settings: Settings) -> Any:
         if not url.hostname:
             raise StoreError(f"CHROMA_URL {settings.chroma_url!r} has no host")
         ssl = url.scheme == "https"
-        return chromadb.HttpClient(
-            host=url.hostname, port=url.port or (443 if ssl else 8000), ssl=ssl, settings=chroma_settings
-        )
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname, port=url.port or (443 if ssl else 8000), ssl=ssl, settings=chroma_settings
+            )
+        except ValueError as exc:  # chromadb's way of saying the server did not answer
+            raise StoreError(
+                f"cannot reach the Chroma server at CHROMA_URL={settings.chroma_url}: {exc}"
+            ) from exc
     settings.chroma_path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
 
