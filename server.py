@@ -5,6 +5,7 @@ Run it with `finagent serve` or `python server.py`; `make run` starts it with th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -121,7 +122,14 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
             await session.execute(text("SELECT 1"))
         probe = getattr(rt.deps.llm, "health", None)
         llm_ok = await probe() if probe else True
-        return {"status": "ok", "db": "ok", "llm": "ok" if llm_ok else "down"}
+        opens = getattr(rt.deps.retriever, "available", None)
+        kb_ok = await asyncio.to_thread(opens) if opens else True
+        return {
+            "status": "ok",
+            "db": "ok",
+            "llm": "ok" if llm_ok else "down",
+            "kb": "ok" if kb_ok else "down",
+        }
 
     @app.get("/api/config")
     async def public_config() -> dict[str, int]:

@@ -17,6 +17,11 @@ TEXT: dict[str, dict[str, str]] = {
         "Would you like me to connect you with a colleague?",
         "zh": "抱歉，我在湖岸银行的文件中没有找到相关信息，因此不作猜测。需要为您转接人工客服吗？",
     },
+    "kb_down": {
+        "en": "I can't look this up in our documentation right now. "
+        "Would you like me to connect you with a colleague?",
+        "zh": "暂时无法查询我们的文件。需要为您转接人工客服吗？",
+    },
     "llm_down": {
         "en": "Our assistant can't write a full answer right now. "
         "Here is the relevant section of our documentation:",

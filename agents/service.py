@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -16,9 +17,11 @@ from finagent.llm import LLMError
 from graphs.deps import Deps
 from graphs.state import ConversationState
 from knowledge.grounding import extract_facts, fact_supported
-from knowledge.types import Hit
+from knowledge.types import Hit, KnowledgeUnavailable
 from tools.text_check import check_outgoing_text
 from tools.verdict import Decision
+
+log = logging.getLogger(__name__)
 
 # A sentence ends at . ! ? followed by white space (so "0.25" is not split) or at Chinese full stops.
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?=\s)|(?<=[。！？\n])")
@@ -116,7 +119,16 @@ def passes_checks(text: str, allowed_facts: set[str], allowed_words: set[str]) -
 async def answer(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, Any]:
     deps, language = runtime.context, state.get("language", "en")
     query = state["user_message"]
-    hits = await asyncio.to_thread(deps.retriever.search, query, k=5, audience="public")
+    try:
+        hits = await asyncio.to_thread(deps.retriever.search, query, k=5, audience="public")
+    except KnowledgeUnavailable as exc:  # say so and offer a person; actions still work meanwhile
+        log.warning("knowledge base unavailable: %s", exc)
+        return {
+            "reply": say("kb_down", language),
+            "status": "no_answer",
+            "citations": [],
+            "notice": "kb_unavailable",
+        }
     # Answerable when the best match is close enough; then the fused ranking picks the passages.
     # Chinese questions have a threshold of their own: they are compared through an English gloss.
     best = max((h.relevance for h in hits), default=0.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
@@ -19,6 +20,8 @@ from finagent.settings import Settings
 from graphs.checkpoint import open_checkpointer
 from graphs.deps import Deps, GroundingCheck, Retriever
 from graphs.main import build_graph
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -51,9 +54,16 @@ class AppRuntime:
 
 
 def _default_retriever(settings: Settings) -> Retriever:
+    from knowledge.retrieval import DeferredRetriever
     from knowledge.retrieval import Retriever as KbRetriever
+    from knowledge.types import KnowledgeUnavailable
 
-    return KbRetriever.from_settings(settings)
+    retriever = DeferredRetriever(lambda: KbRetriever.from_settings(settings))
+    try:
+        retriever.open()  # load the index now rather than on the first question
+    except KnowledgeUnavailable as exc:
+        log.warning("knowledge base unavailable at start (questions get a hand-off until it is): %s", exc)
+    return retriever
 
 
 def _default_router(settings: Settings) -> EmbeddingRouter:

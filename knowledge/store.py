@@ -17,6 +17,7 @@ import numpy as np
 
 from finagent.settings import Settings
 from knowledge.embeddings import Vectors
+from knowledge.types import KnowledgeUnavailable
 
 GENERATION_KEY = "finagent_generation"
 EMBEDDER_KEY = "finagent_embedder"
@@ -27,7 +28,7 @@ def passages_collection(name: str) -> str:
     return f"{name}-passages"
 
 
-class StoreError(RuntimeError):
+class StoreError(KnowledgeUnavailable):
     pass
 
 

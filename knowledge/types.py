@@ -9,6 +9,10 @@ from pydantic import BaseModel
 Audience = Literal["public", "internal"]
 
 
+class KnowledgeUnavailable(RuntimeError):
+    """The knowledge base cannot answer now (store or embedding model unreachable): not a bug."""
+
+
 class Hit(BaseModel):
     chunk_id: str
     doc_id: str

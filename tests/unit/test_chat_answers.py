@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from agents.router import EmbeddingRouter
 from finagent.llm import LLMUnavailable
+from finagent.settings import Settings
+from knowledge.store import StoreError
+from tests.conftest import free_port
+from tests.fakes import ScriptedChatModel
 from tests.unit.conftest import AppFactory, login, say
 
 
@@ -48,6 +57,41 @@ def test_model_outage_degrades_to_documentation_excerpt(make_client: AppFactory)
     assert "+49 69 0000 1100" in msg["content"]
     thread = client.get(f"/api/threads/{msg['thread_id']}", headers=headers).json()
     assert [m["role"] for m in thread["messages"]] == ["user", "assistant"]  # nothing lost
+
+
+def test_knowledge_base_down_says_so_and_offers_a_person(make_client: AppFactory) -> None:
+    client = make_client()
+
+    def unreachable(*_: object, **__: object) -> None:
+        raise StoreError("cannot reach the Chroma server at CHROMA_URL=http://chroma:8000")
+
+    client.app.state.runtime.deps.retriever.search = unreachable  # type: ignore[attr-defined]
+    headers = login(client, "alice")
+    _, msg = say(client, headers, "what do international transfers cost?")
+    assert msg["status"] == "no_answer"
+    assert msg["content"].startswith("I can't look this up in our documentation right now")
+    assert msg["citations"] == [] and client.model.calls == []
+    thread = client.get(f"/api/threads/{msg['thread_id']}", headers=headers).json()
+    assert [m["role"] for m in thread["messages"]] == ["user", "assistant"]  # nothing lost
+
+
+def test_the_server_starts_while_the_chroma_server_is_down(
+    settings: Settings, router: EmbeddingRouter, tmp_path: Path
+) -> None:
+    from server import create_app
+
+    dead = settings.model_copy(update={"chroma_url": f"http://127.0.0.1:{free_port()}", "data_dir": tmp_path})
+    with TestClient(create_app(dead, llm=ScriptedChatModel(), router=router)) as client:
+        headers = login(client, "alice")
+        _, msg = say(client, headers, "what do international transfers cost?")
+        assert msg["status"] == "no_answer"
+        assert msg["content"].startswith("I can't look this up in our documentation right now")
+        assert client.get("/health").json() | {"llm": "-"} == {
+            "status": "ok",
+            "db": "ok",
+            "llm": "-",
+            "kb": "down",
+        }
 
 
 def test_prohibited_claim_is_held_back(make_client: AppFactory) -> None:
