@@ -12,6 +12,7 @@ they measure the "I don't know" threshold instead.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -51,6 +52,16 @@ def load_questions(path: Path) -> list[Question]:
     if not questions:
         raise ValueError(f"{path} has no questions")
     return questions
+
+
+def split_of(question_id: str) -> Literal["dev", "heldout"]:
+    """The half a question belongs to: changes are chosen on dev, then scored once on held-out.
+
+    A hash of the id, so the split is the same on every machine and for any question file, and a
+    new question lands in a half without moving the others.
+    """
+    digest = hashlib.sha256(f"finagent-split:{question_id}".encode()).hexdigest()
+    return "dev" if int(digest, 16) % 2 == 0 else "heldout"
 
 
 def first_relevant_rank(ranked_doc_ids: list[str], gold: set[str]) -> int | None:
@@ -109,6 +120,7 @@ def run(ctx: SuiteContext) -> SuiteResult:
         items.append(
             {
                 "id": q.id,
+                "split": split_of(q.id),
                 "question": q.question,
                 "language": q.language,
                 "unanswerable": q.unanswerable,
@@ -140,6 +152,11 @@ def run(ctx: SuiteContext) -> SuiteResult:
     }
     for lang, values in by_language.items():
         metrics[f"recall@5_{lang}"] = values["recall@5"]
+    by_split = {
+        half: _averages([i for i in answerable if i["split"] == half])
+        | {"questions": float(sum(1 for i in answerable if i["split"] == half))}
+        for half in ("dev", "heldout")
+    }
 
     threshold = _threshold_report(items, settings)
     metrics.update({k: v for k, v in threshold.items() if k.startswith("idk_")})
@@ -164,9 +181,10 @@ def run(ctx: SuiteContext) -> SuiteResult:
                 "errors": summary.errors,
             },
             "by_language": by_language,
+            "by_split": by_split,
             "unanswerable_threshold": threshold,
         },
-        report_md=_report(by_language, threshold, misses, summary.chunks, corpus, questions_path),
+        report_md=_report(by_language, by_split, threshold, misses, summary.chunks, corpus, questions_path),
         charts=charts,
     )
 
@@ -249,6 +267,7 @@ def _chart(
 
 def _report(
     by_language: dict[str, dict[str, float]],
+    by_split: dict[str, dict[str, float]],
     threshold: dict[str, Any],
     misses: list[dict[str, Any]],
     chunks: int,
@@ -267,6 +286,17 @@ def _report(
         )
     lines += [
         "",
+        "By half (a hash of the question id): choose changes on dev, then score held-out once.",
+        "",
+        "| half | questions | recall@5 | mrr | ndcg@10 |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for half, v in by_split.items():
+        lines.append(
+            f"| {half} | {int(v['questions'])} | {v['recall@5']:.3f} | {v['mrr']:.3f} | {v['ndcg@10']:.3f} |"
+        )
+    lines += [
+        "",
         "**I don't know.** "
         f"{threshold['unanswerable_questions']} unanswerable questions; at KB_MIN_RELEVANCE="
         f"{threshold['configured_min_relevance']['en']} (KB_MIN_RELEVANCE_ZH="
@@ -281,5 +311,6 @@ def _report(
         lines += ["", f"**Misses at 5** ({len(misses)}):", ""]
         for item in misses[:40]:
             top = ", ".join(h["doc_id"] for h in item["hits"][:5])
-            lines.append(f"- `{item['id']}` {item['question']!r}: gold {item['gold_doc_ids']}, got [{top}]")
+            question, gold = item["question"], item["gold_doc_ids"]
+            lines.append(f"- `{item['id']}` ({item['split']}) {question!r}: gold {gold}, got [{top}]")
     return "\n".join(lines)

@@ -26,6 +26,9 @@ def test_suite_writes_metrics_items_report_and_chart(tmp_path: Path) -> None:
     assert data["answerable"] == 8 and len(data["items"]) == 10
     f04 = next(i for i in data["items"] if i["id"] == "f04")
     assert f04["hits"][0]["doc_id"] in f04["gold_doc_ids"]
+    assert {i["split"] for i in data["items"]} == {"dev", "heldout"}
+    halves = data["by_split"]
+    assert halves["dev"]["questions"] + halves["heldout"]["questions"] == data["answerable"]
     threshold = data["unanswerable_threshold"]
     assert threshold["unanswerable_questions"] == 2 and threshold["best_balanced_accuracy"] == 1.0
     assert (out / "retrieval.png").stat().st_size > 0
