@@ -168,6 +168,9 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+_export_lock = threading.Lock()
+
+
 def onnx_export(model_dir: Path, cache_dir: Path) -> Path:
     """The ONNX export of the checked MiniLM weights, made (and checked) on first use.
 
@@ -177,15 +180,10 @@ def onnx_export(model_dir: Path, cache_dir: Path) -> Path:
     folder = cache_dir / "onnx"
     path = folder / f"{LOCAL_MODEL_NAME}-{MINILM_SHA256[:16]}.onnx"
     record = path.with_suffix(".json")
-    if path.exists() and record.exists():
-        try:
-            saved = json.loads(record.read_text())
-        except ValueError:
-            saved = {}
-        if saved.get("weights_sha256") == MINILM_SHA256 and saved.get("onnx_sha256") == _file_sha256(path):
+    with _export_lock:  # a second thread finds the first one's export
+        if _export_is_intact(path, record):
             return path
-    folder.mkdir(parents=True, exist_ok=True)
-    with _export_lock:
+        folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".{path.name}.{os.getpid()}.tmp"
         try:
             _export(model_dir, tmp)
@@ -199,7 +197,16 @@ def onnx_export(model_dir: Path, cache_dir: Path) -> Path:
     return path
 
 
-_export_lock = threading.Lock()
+def _export_is_intact(path: Path, record: Path) -> bool:
+    if not (path.exists() and record.exists()):
+        return False
+    try:
+        saved = json.loads(record.read_text())
+    except ValueError:
+        return False
+    return bool(
+        saved.get("weights_sha256") == MINILM_SHA256 and saved.get("onnx_sha256") == _file_sha256(path)
+    )
 
 
 def _reference_model(model_dir: Path) -> Any:
