@@ -13,9 +13,8 @@ questions.
 
 `Hit.relevance` is the cosine similarity between the (glossed) query and the hit's own text, or
 that of the best admitted chunk of its translations when higher (a Chinese page is as relevant
-as its English original, which the English-only model can compare); the
-agent compares the best one with `Settings.min_relevance(language)` to decide whether to say
-"I don't know".
+as its English original, which the English-only model can compare). The agent compares the best
+one with `Settings.min_relevance(language)` to decide whether to say "I don't know".
 
 `search` is blocking (it embeds the query): call it through `asyncio.to_thread` from async code.
 """
