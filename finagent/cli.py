@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from finagent.settings import get_settings
+from finagent.settings import SettingsError, get_settings
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -125,8 +125,13 @@ def _register_domains() -> None:
 _register_domains()
 
 
-def main() -> None:  # pragma: no cover - console entry
-    sys.exit(app())
+def main() -> None:
+    """The console entry: a setting finagent cannot use is one line, not a traceback."""
+    try:
+        app()
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     )
     embedding_model: str = "all-MiniLM-L6-v2"
     embedding_api_key: SecretStr | None = None
+    embedding_runtime: Literal["onnx", "sentence-transformers"] = Field(
+        default="onnx", description="how the bundled model runs: its checked ONNX export, or torch"
+    )
     kb_min_relevance: float = 0.35
     kb_min_relevance_zh: float = 0.35
     kb_glossary_file: Path | None = Field(
@@ -109,6 +112,18 @@ class Settings(BaseSettings):
         return self.llm_base_url is None
 
 
+class SettingsError(ValueError):
+    """A setting (environment variable or `.env` line) has a value finagent cannot use."""
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']).upper() or 'settings'}: {error['msg']} "
+            f"(got {error['input']!r})"
+            for error in exc.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from None

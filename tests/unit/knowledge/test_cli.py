@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,3 +63,19 @@ def test_ingest_exits_1_when_a_file_was_skipped(app: typer.Typer, corpus_dir: Pa
     result = CliRunner().invoke(app, ["ingest", str(corpus_dir), "--no-progress"])
     assert result.exit_code == 1
     assert "skipped: broken.md: audience" in result.output
+
+
+def test_a_setting_finagent_cannot_use_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "EMBEDDING_RUNTIME": "gpu-please"}
+    run = subprocess.run(
+        [sys.executable, "-m", "finagent.cli", "kb", "search", "lost card"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2
+    assert run.stderr.strip() == (
+        "error: invalid settings: EMBEDDING_RUNTIME: Input should be 'onnx' or 'sentence-transformers' "
+        "(got 'gpu-please')"
+    )

@@ -14,8 +14,9 @@ from knowledge.embeddings import (
     MINILM_SHA256,
     EmbeddingError,
     LocalEmbedder,
-    _reference_model,
+    SentenceTransformerEmbedder,
     bundled_model_dir,
+    get_embedder,
     verify_weights,
 )
 
@@ -28,7 +29,10 @@ TEXTS = [
 
 
 def test_vectors_match_sentence_transformers_one_by_one_and_in_batches(real_embedder: LocalEmbedder) -> None:
-    reference = _reference_model(bundled_model_dir()).encode(TEXTS, normalize_embeddings=True)
+    torch_runtime = get_embedder(Settings(embedding_runtime="sentence-transformers"))
+    assert isinstance(torch_runtime, SentenceTransformerEmbedder)
+    assert torch_runtime.name == real_embedder.name  # one vector space: switching needs no re-ingest
+    reference = torch_runtime.embed(TEXTS)
     batched = real_embedder.embed(TEXTS)  # more than a query's worth: the padded, multi-thread path
     single = np.vstack([real_embedder.embed([t]) for t in TEXTS])
     assert batched.shape == single.shape == (len(TEXTS), 384)
