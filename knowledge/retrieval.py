@@ -40,7 +40,7 @@ from knowledge.glossary import Glossary, bank_terms, cedict, english_stems
 from knowledge.ingest import day_number, today_utc
 from knowledge.lexical import LexicalIndex, has_cjk, tokenize
 from knowledge.snapshot import Snapshot, load_or_rebuild, snapshot_dir
-from knowledge.store import ChunkStore, StoreError
+from knowledge.store import ChunkStore
 from knowledge.types import Hit, KnowledgeUnavailable
 
 RRF_K = 60  # the usual constant from Cormack et al.; dampens the weight of the very first ranks
@@ -131,11 +131,7 @@ class Retriever:
             with self._lock:
                 if time.monotonic() - self._checked_at >= self._refresh_every_s:
                     self._checked_at = time.monotonic()  # an unreachable store is asked again later
-                    try:
-                        changed = self._store.generation != self._loaded.generation
-                    except Exception as exc:  # Chroma I/O
-                        raise StoreError(f"the document store failed: {type(exc).__name__}: {exc}") from exc
-                    if changed:
+                    if self._store.generation != self._loaded.generation:
                         self._loaded = _Loaded(*load_or_rebuild(self._store, self._snapshot_dir), self._terms)
         return self._loaded
 
@@ -186,10 +182,7 @@ class Retriever:
         order = sorted(fused.items(), key=lambda item: (-item[1], lexical.language[item[0]] != preferred))
         ranked = [(lexical.chunk_ids[row], row, score) for row, score in order]
         chosen = _diversify(ranked, k, lambda row: str(lexical.work[row]))
-        try:
-            stored = self._store.fetch([cid for cid, _, _ in chosen], with_embeddings=False)
-        except Exception as exc:  # Chroma (a server, maybe) is the I/O here; its errors have many types
-            raise StoreError(f"the document store failed: {type(exc).__name__}: {exc}") from exc
+        stored = self._store.fetch([cid for cid, _, _ in chosen], with_embeddings=False)
         relevances = [
             loaded.relevance(row, own, vector, mask)
             for (_, row, _), own in zip(

@@ -9,6 +9,7 @@ mixing vectors from two models would silently return nonsense.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -84,7 +85,8 @@ class ChunkStore:
     # --- collection-level state -------------------------------------------------------------
     def _metadata(self) -> dict[str, Any]:
         # Re-read: another process (an ingest run) may have changed it.
-        return dict(self._client.get_collection(self.name).metadata or {})
+        with _chroma_io():
+            return dict(self._client.get_collection(self.name).metadata or {})
 
     @property
     def generation(self) -> str:
@@ -185,7 +187,8 @@ class ChunkStore:
         if not ids:
             return {}
         include = ["metadatas", "documents"] + (["embeddings"] if with_embeddings else [])
-        page = self._collection.get(ids=list(ids), include=include)
+        with _chroma_io():
+            page = self._collection.get(ids=list(ids), include=include)
         embeddings = page["embeddings"] if with_embeddings else [None] * len(page["ids"])
         return {
             chunk_id: StoredChunk(
@@ -198,6 +201,15 @@ class ChunkStore:
                 page["ids"], page["documents"], page["metadatas"], embeddings, strict=True
             )
         }
+
+
+@contextmanager
+def _chroma_io() -> Iterator[None]:
+    """Chroma (a server, maybe) fails with errors of many types; callers get one StoreError."""
+    try:
+        yield
+    except Exception as exc:
+        raise StoreError(f"the document store failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _passage_ids(chunk_ids: Sequence[str]) -> list[str]:
