@@ -220,8 +220,9 @@ def onnx_export(model_dir: Path, cache_dir: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".{path.name}.{os.getpid()}.tmp"
         try:
-            _export(model_dir, tmp)
-            _check_export(model_dir, tmp)
+            reference = _reference_model(model_dir)  # loaded once: exported, then compared with
+            _export(reference, tmp)
+            _check_export(reference, model_dir, tmp)
             os.replace(tmp, path)  # atomic: a concurrent reader sees the old file or the new one
         finally:
             tmp.unlink(missing_ok=True)
@@ -252,10 +253,10 @@ def _reference_model(model_dir: Path) -> Any:
     return SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
 
 
-def _export(model_dir: Path, target: Path) -> None:
+def _export(reference: Any, target: Path) -> None:
     import torch
 
-    transformer = _reference_model(model_dir)[0].auto_model.eval().requires_grad_(False)
+    transformer = reference[0].auto_model.eval().requires_grad_(False)
 
     class MeanPooled(torch.nn.Module):  # token embeddings averaged over the real tokens, as in 1_Pooling
         def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
@@ -281,10 +282,10 @@ def _export(model_dir: Path, target: Path) -> None:
         )
 
 
-def _check_export(model_dir: Path, path: Path) -> None:
+def _check_export(reference: Any, model_dir: Path, path: Path) -> None:
     exported = _normalise(_session(path, threads=1).run(None, _feed(_tokenizer(model_dir), _PROBES))[0])
-    reference = _normalise(_reference_model(model_dir).encode(_PROBES, normalize_embeddings=True))
-    worst = float((exported * reference).sum(axis=1).min())
+    expected = _normalise(reference.encode(_PROBES, normalize_embeddings=True))
+    worst = float((exported * expected).sum(axis=1).min())
     if worst < _MIN_PROBE_COSINE:
         raise EmbeddingError(
             f"the ONNX export of {LOCAL_MODEL_NAME} does not reproduce sentence-transformers "
