@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FINAGENT := $(BIN)/finagent
-CODE := agents tools graphs knowledge policies evals finagent bench server.py
+CODE := app agents tools graphs knowledge policies evals finagent bench server.py
 
 .PHONY: run test install model kb lint typecheck unit integration browser chromium stop clean
 

@@ -21,11 +21,11 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from finagent.api.routes import router
-from finagent.approvals import ApprovalConflict, ApprovalForbidden, resume_unfinished
-from finagent.conversations import InputError, NotFound
+from app.api.routes import router
+from app.approvals import ApprovalConflict, ApprovalForbidden, resume_unfinished
+from app.conversations import InputError, NotFound
+from app.runtime import open_runtime
 from finagent.metrics import HTTP_LATENCY
-from finagent.runtime import open_runtime
 from finagent.settings import Settings, get_settings
 
 WEB = Path(__file__).resolve().parent / "web"

@@ -11,18 +11,18 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 from pydantic import BaseModel
 
+from agents.deps import Deps
 from agents.language import say
 from agents.prompts import SLOTS_SYSTEM
 from agents.schemas import BlockCardSlots, TransferSlots
+from agents.state import ConversationState
 from finagent import audit
 from finagent.llm import LLMError, LLMUnavailable
 from finagent.models import Action, utcnow
-from graphs.deps import Deps
-from graphs.state import ConversationState
-from policies import get_engine
-from tools.actions import ActionRequest
+from policies.actions import ActionRequest
+from policies.verdict import Decision, Reason, Verdict
 from tools.banking import CustomerSnapshot, load_snapshot
-from tools.verdict import Decision, Reason, Verdict
+from tools.policy_engine import get_engine
 
 SLOT_SCHEMAS: dict[str, type[BaseModel]] = {"block_card": BlockCardSlots, "transfer": TransferSlots}
 _AMOUNT = re.compile(r"(\d[\d.,' ]*\d|\d)\s*(k|K|千|万)?")

@@ -1,15 +1,6 @@
-"""Language detection and the fixed customer-facing sentences, in English and Chinese."""
+"""The fixed customer-facing sentences, in English and Chinese."""
 
 from __future__ import annotations
-
-import re
-
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-def detect_language(text: str) -> str:
-    return "zh" if len(_CJK.findall(text)) >= 2 else "en"
-
 
 TEXT: dict[str, dict[str, str]] = {
     "no_answer": {

@@ -11,15 +11,15 @@ from typing import Any
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
+from agents.deps import Deps
 from agents.language import say
 from agents.prompts import ANSWER_SYSTEM
+from agents.state import ConversationState
 from finagent.llm import LLMError
-from graphs.deps import Deps
-from graphs.state import ConversationState
 from knowledge.grounding import extract_facts, fact_supported
 from knowledge.types import Hit, KnowledgeUnavailable
+from policies.verdict import Decision
 from tools.text_check import check_outgoing_text
-from tools.verdict import Decision
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,10 @@ from typing import Any
 import numpy as np
 
 from finagent.settings import PROJECT_ROOT, Settings
-from policies import get_engine
-from policies.engine import PolicyEngine
+from policies.actions import ActionRequest, CustomerContext, PastTransfer
 from policies.schema import FanRule, NewPayeeLargeRule, RoundAmountRule, StructuringRule
-from tools.actions import ActionRequest, CustomerContext, PastTransfer
 from tools.batch_screening import Ledger, neutralise_amounts, screen_ledger
+from tools.policy_engine import PolicyEngine, get_engine
 
 AMLSIM_DIR = PROJECT_ROOT / "data" / "amlsim"
 

@@ -13,11 +13,11 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 from sqlalchemy import select
 
+from agents.deps import Deps
 from agents.language import say
+from agents.state import ConversationState
 from finagent import audit
 from finagent.models import Action, ApprovalItem
-from graphs.deps import Deps
-from graphs.state import ConversationState
 from tools.banking import ActionFailed, execute_action
 
 

@@ -19,17 +19,18 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from agents.actions import confirm, propose_action
-from agents.language import detect_language, say
+from agents.deps import Deps
+from agents.language import say
 from agents.prompts import ROUTE_SYSTEM
 from agents.router import IntentChoice
 from agents.service import answer
+from agents.state import ConversationState
 from finagent import audit
+from finagent.language import detect_language
 from finagent.llm import LLMError
 from graphs.approval import await_approval, execute, rejected
-from graphs.deps import Deps
-from graphs.state import ConversationState
+from policies.verdict import Decision
 from tools.text_check import check_outgoing_text
-from tools.verdict import Decision
 
 
 async def route(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, Any]:

@@ -75,7 +75,7 @@ def search_command(
     if not hits:
         typer.echo("no hits (is the index empty? run `finagent ingest`)")
         return
-    from agents.language import detect_language  # the agent's rule for the reply language
+    from finagent.language import detect_language  # the agent's rule for the reply language
 
     best, minimum = max(h.relevance for h in hits), settings.min_relevance(detect_language(query))
     if best < minimum:

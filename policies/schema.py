@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tools.verdict import Decision
+from policies.verdict import Decision
 
 RiskClass = Literal["C1", "C2", "C3", "C4", "C5"]
 ProductRating = Literal["R1", "R2", "R3", "R4", "R5"]

@@ -79,7 +79,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("server-data")
     env = {**os.environ, "DATA_DIR": str(data_dir), "ENVIRONMENT": "test"}
     subprocess.run(
-        [sys.executable, "-m", "finagent.cli", "ingest", str(ROOT / "knowledge" / "corpus")],
+        [sys.executable, "-m", "app.cli", "ingest", str(ROOT / "knowledge" / "corpus")],
         env=env,
         check=True,
         cwd=ROOT,
@@ -88,7 +88,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     log = (data_dir / "server.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "finagent.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
         env=env,
         cwd=ROOT,
         stdout=log,

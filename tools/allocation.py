@@ -11,8 +11,8 @@ import numpy as np
 from pydantic import BaseModel
 from scipy.optimize import minimize
 
-from policies.engine import PolicyEngine
 from policies.schema import AllocationRule, RiskClass, SuitabilityRule
+from tools.policy_engine import PolicyEngine
 
 
 class Holding(BaseModel):

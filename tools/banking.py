@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from finagent import audit
 from finagent.models import Account, Action, Card, Customer, Execution, Payee, Transfer, utcnow
-from tools.actions import CustomerContext, PastTransfer
+from policies.actions import CustomerContext, PastTransfer
 
 HISTORY_DAYS = 90
 

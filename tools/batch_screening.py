@@ -26,7 +26,7 @@ from policies.schema import (
     StructuringRule,
     VelocityRule,
 )
-from tools.verdict import Decision
+from policies.verdict import Decision
 
 BATCH_KINDS = (
     VelocityRule,

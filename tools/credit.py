@@ -17,10 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from policies.engine import PolicyEngine
 from policies.schema import AffordabilityRule, ScorecardCutoffRule
+from policies.verdict import Decision, Reason, Verdict
+from tools.policy_engine import PolicyEngine
 from tools.screening import reason
-from tools.verdict import Decision, Reason, Verdict
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 

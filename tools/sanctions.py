@@ -19,7 +19,7 @@ from rapidfuzz import fuzz
 from unidecode import unidecode
 
 from policies.schema import WatchlistEntry, WatchlistRule
-from tools.verdict import Decision
+from policies.verdict import Decision
 
 _NOISE = {"ltd", "llc", "gmbh", "ag", "sa", "inc", "co", "corp", "plc", "fze", "the", "mr", "mrs", "ms", "dr"}
 _CJK = re.compile(r"[\u3400-\u9fff]")

@@ -13,6 +13,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from policies.actions import CustomerContext, PastTransfer, TransferArgs
 from policies.loader import PolicySet
 from policies.schema import (
     DormantReactivationRule,
@@ -27,8 +28,7 @@ from policies.schema import (
     StructuringRule,
     VelocityRule,
 )
-from tools.actions import CustomerContext, PastTransfer, TransferArgs
-from tools.verdict import Reason
+from policies.verdict import Reason
 
 
 @lru_cache(maxsize=65536)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from policies.engine import PolicyEngine
 from policies.schema import Product, QuestionnaireRule, RiskClass, SuitabilityRule
+from policies.verdict import Decision, Verdict
+from tools.policy_engine import PolicyEngine
 from tools.screening import reason
-from tools.verdict import Decision, Verdict
 
 
 class SuitabilityResult(BaseModel):

@@ -16,11 +16,11 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from policies.engine import PolicyEngine
 from policies.schema import PiiRule, ProhibitedClaimRule, RequiredDisclosureRule
+from policies.verdict import Decision, Verdict
 from tools.pii import DETECTORS, PiiSpan
+from tools.policy_engine import PolicyEngine
 from tools.screening import reason
-from tools.verdict import Decision, Verdict
 
 _CONTRACTIONS = [
     (r"\bcan'?t\b", "cannot"), (r"\bwon'?t\b", "will not"), (r"\bshan'?t\b", "shall not"),
@@ -112,7 +112,7 @@ def check_outgoing_text(
     """Check a reply before it is sent. BLOCK means: do not send this text as it is."""
     if engine is None:
         from finagent.settings import get_settings
-        from policies import get_engine
+        from tools.policy_engine import get_engine
 
         engine = get_engine(get_settings().policy_dir)
     policies = engine.policies

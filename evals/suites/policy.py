@@ -28,7 +28,7 @@ def _scores(items: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def run(ctx: SuiteContext) -> SuiteResult:
-    from policies import get_engine
+    from tools.policy_engine import get_engine
     from tools.text_check import check_outgoing_text
 
     engine = get_engine(ctx.settings.policy_dir)

@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from agents.language import detect_language
 from evals.base import Gate, SuiteContext, SuiteResult
+from finagent.language import detect_language
 from finagent.settings import PROJECT_ROOT, Settings
 
 DEFAULT_QUESTIONS = PROJECT_ROOT / "evals" / "datasets" / "retrieval_questions.jsonl"

@@ -94,7 +94,7 @@ def test_an_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=f"cannot reach the Chroma server at CHROMA_URL={url}"):
         ChunkStore.from_settings(Settings(data_dir=tmp_path, chroma_url=url))
     cli = subprocess.run(
-        [sys.executable, "-m", "finagent.cli", "kb", "search", "lost card"],
+        [sys.executable, "-m", "app.cli", "kb", "search", "lost card"],
         env={**os.environ, "CHROMA_URL": url, "DATA_DIR": str(tmp_path)},
         capture_output=True,
         text=True,

@@ -42,7 +42,7 @@ def test_approval_survives_a_crash_before_execution(
         async def crash(*args: object) -> None:
             raise RuntimeError("process killed between the decision and the execution")
 
-        monkeypatch.setattr("finagent.approvals.resume_run", crash)
+        monkeypatch.setattr("app.approvals.resume_run", crash)
         with pytest.raises(RuntimeError):
             client.post(f"/api/approvals/{item_id}/decision", json={"decision": "approve"}, headers=ana)
         monkeypatch.undo()

@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-from finagent.conversations import Event, detached
-from finagent.runtime import AppRuntime
+from app.conversations import Event, detached
+from app.runtime import AppRuntime
 
 
 async def test_turn_runs_to_its_end_after_the_reader_leaves() -> None:

@@ -68,7 +68,7 @@ def test_ingest_exits_1_when_a_file_was_skipped(app: typer.Typer, corpus_dir: Pa
 def test_a_setting_finagent_cannot_use_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     env = {**os.environ, "DATA_DIR": str(tmp_path), "EMBEDDING_RUNTIME": "gpu-please"}
     run = subprocess.run(
-        [sys.executable, "-m", "finagent.cli", "kb", "search", "lost card"],
+        [sys.executable, "-m", "app.cli", "kb", "search", "lost card"],
         env=env,
         capture_output=True,
         text=True,

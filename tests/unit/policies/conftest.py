@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from policy_fixtures import PACKS
 
-from policies import PolicyEngine
 from policies.loader import load_policy_set
+from tools.policy_engine import PolicyEngine
 
 
 @pytest.fixture(scope="session")

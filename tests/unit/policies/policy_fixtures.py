@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from tools.actions import ActionRequest, CustomerContext, PastTransfer
+from policies.actions import ActionRequest, CustomerContext, PastTransfer
 
 PACKS = Path(__file__).resolve().parents[3] / "policies" / "packs"
 NOW = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)

@@ -4,9 +4,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from policies import PolicyEngine
 from policies.schema import NewPayeeLargeRule, RoundAmountRule, StructuringRule
 from tools.batch_screening import Ledger, linked_accounts, neutralise_amounts, screen_ledger
+from tools.policy_engine import PolicyEngine
 
 
 def ledger(rows: Sequence[tuple[float, float, float, float]]) -> Ledger:

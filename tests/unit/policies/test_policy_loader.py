@@ -12,9 +12,9 @@ import typer
 from policy_fixtures import PACKS
 from typer.testing import CliRunner
 
-from policies import get_engine
-from policies.cli import register
+from app.policy_cli import register
 from policies.loader import PolicyLoadError, load_policy_set
+from tools.policy_engine import get_engine
 
 
 def copy_packs(tmp_path: Path) -> Path:

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from policy_fixtures import NOW, customer
 
-from policies import PolicyEngine
-from tools.actions import ActionRequest, PastTransfer
-from tools.verdict import Decision
+from policies.actions import ActionRequest, PastTransfer
+from policies.verdict import Decision
+from tools.policy_engine import PolicyEngine
 
 ORDER = {Decision.ALLOW: 0, Decision.REQUIRE_APPROVAL: 1, Decision.BLOCK: 2}
 payees = st.sampled_from(["Landlord GmbH", "Max Weber", "Brand New Ltd", "Shop 24"])

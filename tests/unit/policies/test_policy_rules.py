@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 from policy_fixtures import NOW, customer, past, transfer
 
-from policies import PolicyEngine
-from tools.actions import ActionRequest
-from tools.verdict import Decision
+from policies.actions import ActionRequest
+from policies.verdict import Decision
+from tools.policy_engine import PolicyEngine
 
 Case = Callable[[], ActionRequest]
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from policies import PolicyEngine
+from policies.verdict import Decision
+from tools.policy_engine import PolicyEngine
 from tools.text_check import check_outgoing_text, normalise
-from tools.verdict import Decision
 
 # rule id -> ((firing text, product types), (non-firing text, product types))
 TEXT_CASES: dict[str, tuple[tuple[str, list[str]], tuple[str, list[str]]]] = {

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from policies import PolicyEngine
+from policies.verdict import Decision
 from tools.allocation import allocate
 from tools.credit import CreditApplication, assess_credit, load_scorecard
+from tools.policy_engine import PolicyEngine
 from tools.suitability import check_suitability, score_questionnaire
-from tools.verdict import Decision
 
 DATA = Path(__file__).resolve().parents[3] / "data" / "germancredit" / "germancredit.csv"
 

@@ -113,9 +113,9 @@ def migrate() -> None:
 
 
 def _register_domains() -> None:
+    from app import policy_cli
     from finagent import llm_cli
     from knowledge import cli as kb_cli
-    from policies import cli as policy_cli
 
     llm_cli.register(app)
     kb_cli.register(app)

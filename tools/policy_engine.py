@@ -3,17 +3,25 @@
 The model proposes an action; this decides. Checks run by action type: the action catalogue,
 KYC gating, then the action's own rules (transfer screening, watch-list screening, approval
 thresholds, suitability). The strictest decision wins and every hit is kept as a reason.
+
+``get_engine(policy_dir)`` is cached per folder and hot-reloads: when a pack file changes, the
+next call validates the new packs and swaps the engine. A pack that fails validation never
+replaces a working one; the error is logged and the last good version keeps deciding.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from policies.loader import PolicySet
+from policies.actions import ActionRequest, TransferArgs
+from policies.loader import PolicyLoadError, PolicySet, load_policy_set, pack_files
 from policies.schema import (
     ActionCatalogueRule,
     ApprovalThresholdRule,
@@ -22,10 +30,9 @@ from policies.schema import (
     SuitabilityRule,
     WatchlistRule,
 )
-from tools.actions import ActionRequest, TransferArgs
+from policies.verdict import Decision, Reason, Verdict
 from tools.sanctions import screen_name
 from tools.screening import TransferContext, party_key, reason, screen_transfer
-from tools.verdict import Decision, Reason, Verdict
 
 _ORDER = {Decision.ALLOW: 0, Decision.REQUIRE_APPROVAL: 1, Decision.BLOCK: 2}
 
@@ -184,3 +191,44 @@ class PolicyEngine:
                 evidence = {"amount": f"{amount:.2f}", "counted_amount": f"{counted:.2f}",
                             "min_amount": f"{rule.min_amount:.2f}", "approvers": rule.approvers}  # fmt: skip
                 out.add(reason(rule, self._rule(rule), evidence), rule.approvers)
+
+
+log = logging.getLogger(__name__)
+_lock = threading.Lock()
+_engines: dict[Path, tuple[tuple[tuple[str, int, int], ...], PolicyEngine]] = {}
+
+
+def _fingerprint(policy_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    stats = []
+    for path in pack_files(policy_dir):
+        st = path.stat()
+        stats.append((path.name, st.st_mtime_ns, st.st_size))
+    return tuple(stats)
+
+
+def get_engine(policy_dir: Path) -> PolicyEngine:
+    """The engine for ``policy_dir``; rebuilt when any pack file is added, removed or edited.
+
+    Raises PolicyLoadError only when there is no earlier good version to fall back on.
+    """
+    key = policy_dir.resolve()
+    fingerprint = _fingerprint(key)
+    cached = _engines.get(key)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    with _lock:
+        cached = _engines.get(key)
+        if cached is not None and cached[0] == fingerprint:
+            return cached[1]
+        try:
+            engine = PolicyEngine(load_policy_set(key))
+        except PolicyLoadError:
+            if cached is None:
+                raise
+            log.error("policy reload failed; keeping %s", cached[1].version, exc_info=True)
+            _engines[key] = (fingerprint, cached[1])  # do not re-parse the broken files on every call
+            return cached[1]
+        if cached is not None:
+            log.info("policy packs reloaded: %s -> %s", cached[1].version, engine.version)
+        _engines[key] = (fingerprint, engine)
+        return engine

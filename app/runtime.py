@@ -13,12 +13,12 @@ from typing import Any
 from langgraph.graph.state import CompiledStateGraph
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from agents.deps import Deps, GroundingCheck, Retriever
 from agents.router import EmbeddingRouter
 from finagent.db import make_engine, make_sessionmaker, upgrade
 from finagent.llm import ChatModel, chat_model_from_settings
 from finagent.settings import Settings
 from graphs.checkpoint import open_checkpointer
-from graphs.deps import Deps, GroundingCheck, Retriever
 from graphs.main import build_graph
 
 log = logging.getLogger(__name__)

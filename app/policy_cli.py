@@ -51,10 +51,10 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:
     """Replay history under the current and proposed packs; report hits per rule and queue change."""
-    from policies.engine import PolicyEngine
     from policies.loader import PolicyLoadError, load_policy_set
-    from policies.simulate import read_transactions, render
-    from policies.simulate import simulate as run
+    from tools.policy_engine import PolicyEngine
+    from tools.policy_simulation import read_transactions, render
+    from tools.policy_simulation import simulate as run
 
     try:
         engines = [PolicyEngine(load_policy_set(folder)) for folder in (current or _default_dir(), proposed)]

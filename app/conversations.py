@@ -14,13 +14,13 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 from sqlalchemy import select
 
+from app.runtime import AppRuntime
 from finagent import audit
 from finagent.auth import Principal
 from finagent.models import Action, Message, Thread, utcnow
-from finagent.runtime import AppRuntime
 
 Event = tuple[str, dict[str, Any]]
-log = logging.getLogger("finagent.conversations")
+log = logging.getLogger("app.conversations")
 HISTORY_TURNS = 6
 _YES = re.compile(
     r"^\s*(yes|y|yes please|confirm|ok|okay|sure|go ahead|do it|是|是的|确认|好的?)\s*[.!。！]?\s*$", re.I

@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from policies.engine import PolicyEngine
-from tools.actions import ActionRequest, CustomerContext, PastTransfer
-from tools.verdict import Decision
+from policies.actions import ActionRequest, CustomerContext, PastTransfer
+from policies.verdict import Decision
+from tools.policy_engine import PolicyEngine
 
 HISTORY_DAYS = 90
 REQUIRED_COLUMNS = {"customer_id", "at", "amount", "direction", "counterparty"}

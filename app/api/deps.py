@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 
+from app.runtime import AppRuntime
 from finagent.auth import AuthError, Principal, read_token
-from finagent.runtime import AppRuntime
 
 
 def get_runtime(request: Request) -> AppRuntime:

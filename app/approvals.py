@@ -16,11 +16,11 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 from sqlalchemy import func, select, update
 
+from app.conversations import InputError, NotFound, action_public, store_outcome
+from app.runtime import AppRuntime
 from finagent import audit
 from finagent.auth import Principal
-from finagent.conversations import InputError, NotFound, action_public, store_outcome
 from finagent.models import Action, ApprovalDecision, ApprovalItem, Customer, Message, utcnow
-from finagent.runtime import AppRuntime
 
 # Reason codes an officer picks when rejecting. Customers see only the neutral text: telling a customer
 # that a transfer looked like money laundering would be tipping-off.

@@ -11,8 +11,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from finagent import approvals, audit, conversations
-from finagent.api.deps import CustomerDep, OfficerDep, RuntimeDep
+from app import approvals, conversations
+from app.api.deps import CustomerDep, OfficerDep, RuntimeDep
+from finagent import audit
 from finagent.auth import Principal, check_password, issue_token
 from finagent.metrics import CHAT_EVENTS
 from finagent.models import AuditEntry, User

@@ -1,1 +1,0 @@
-"""HTTP layer: thin routes over finagent.conversations and finagent.approvals."""
