@@ -45,6 +45,9 @@ class ActionRequest(BaseModel):
     customer: CustomerContext
     history: list[PastTransfer] = []  # last 90 days
     known_payees: list[str] = []
+    # The balance the amount is drawn from, from the ledger; None when the caller has no ledger (a
+    # simulation over past transfers), and then sufficient-funds rules do not apply.
+    available_balance: Decimal | None = None
     now: datetime
 
     @field_validator("now")

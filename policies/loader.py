@@ -80,7 +80,7 @@ def _problems_from(error: ValidationError, file: str, raw: dict[str, Any]) -> li
 _KINDS = {
     "velocity", "structuring", "split_payments", "rapid_in_out", "round_trip", "new_payee_large",
     "fan_in", "fan_out", "round_amount", "dormant_reactivation", "jurisdiction", "linked_alerts",
-    "watchlist", "approval_threshold", "action_catalogue", "kyc_gate", "suitability",
+    "watchlist", "approval_threshold", "action_catalogue", "sufficient_funds", "kyc_gate", "suitability",
     "risk_questionnaire", "allocation", "scorecard_cutoff", "affordability", "prohibited_claim",
     "required_disclosure", "pii",
 }  # fmt: skip

@@ -8,11 +8,11 @@ Unknown fields are refused so a typo in a threshold name cannot silently fall ba
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from policies.verdict import Decision
+from policies.verdict import CustomerText, Decision
 
 RiskClass = Literal["C1", "C2", "C3", "C4", "C5"]
 ProductRating = Literal["R1", "R2", "R3", "R4", "R5"]
@@ -27,9 +27,24 @@ class RuleBase(_Strict):
     version: int = Field(ge=1)
     severity: Literal["low", "medium", "high", "critical"]
     reason_code: str = Field(pattern=r"^[A-Z][A-Z0-9_]+$")
-    explanation: str = Field(min_length=10)
+    explanation: str = Field(min_length=10, description="for staff and the audit trail, never for customers")
     decision: Decision
+    customer_text: CustomerText | None = Field(
+        default=None, description="what the customer is told instead (English and Chinese)"
+    )
     enabled: bool = True
+
+    # Rules that judge a customer's action must say what the customer is told when they hold or block
+    # it; the outgoing-text rules judge our own replies, which the customer never sees when they fail.
+    judges_actions: ClassVar[bool] = True
+
+    @model_validator(mode="after")
+    def _customer_text_required(self) -> RuleBase:
+        if self.judges_actions and self.decision != Decision.ALLOW and self.customer_text is None:
+            raise ValueError(
+                "customer_text (en, zh) is required: a customer is told this neutral text, never the rule"
+            )
+        return self
 
 
 # --- transaction monitoring -------------------------------------------------------------------
@@ -126,6 +141,9 @@ class WatchlistRule(RuleBase):
     block_score: float = Field(gt=0, le=100)
     review_score: float = Field(gt=0, le=100)
     entries: list[WatchlistEntry] = Field(min_length=1)
+    review_customer_text: CustomerText = Field(
+        description="what the customer is told when a weaker match holds the payment for review"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> WatchlistRule:
@@ -152,6 +170,23 @@ class ActionCatalogueRule(RuleBase):
     approvers: int = Field(
         default=1, ge=0, le=4, description="approvers for actions listed as REQUIRE_APPROVAL"
     )
+    review_customer_text: CustomerText | None = Field(
+        default=None, description="what the customer is told about an action listed as REQUIRE_APPROVAL"
+    )
+
+    @model_validator(mode="after")
+    def _review_text(self) -> ActionCatalogueRule:
+        if Decision.REQUIRE_APPROVAL in self.actions.values() and self.review_customer_text is None:
+            raise ValueError("review_customer_text (en, zh) is required when an action needs approval")
+        return self
+
+
+class SufficientFundsRule(RuleBase):
+    """An amount above the account's available balance (read from the ledger, never from the model)."""
+
+    kind: Literal["sufficient_funds"]
+    action: str
+    amount_arg: str = "amount"
 
 
 class KycGateRule(RuleBase):
@@ -234,6 +269,7 @@ class AffordabilityRule(RuleBase):
 # --- outgoing text ------------------------------------------------------------------------------
 class ProhibitedClaimRule(RuleBase):
     kind: Literal["prohibited_claim"]
+    judges_actions: ClassVar[bool] = False
     category: str
     patterns: list[str] = Field(min_length=1, description="regexes over normalised text, any language")
     negations: list[str] = Field(
@@ -251,12 +287,14 @@ class DisclosureItem(_Strict):
 
 class RequiredDisclosureRule(RuleBase):
     kind: Literal["required_disclosure"]
+    judges_actions: ClassVar[bool] = False
     product_type: str
     disclosures: list[DisclosureItem] = Field(min_length=1)
 
 
 class PiiRule(RuleBase):
     kind: Literal["pii"]
+    judges_actions: ClassVar[bool] = False
     detector: Literal["iban", "payment_card", "cn_resident_id", "email", "secret", "passport"]
     allow: list[str] = Field(default_factory=list, description="values never treated as leaks")
 
@@ -276,6 +314,7 @@ Rule = Annotated[
     | WatchlistRule
     | ApprovalThresholdRule
     | ActionCatalogueRule
+    | SufficientFundsRule
     | KycGateRule
     | SuitabilityRule
     | QuestionnaireRule

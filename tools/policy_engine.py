@@ -27,14 +27,19 @@ from policies.schema import (
     ApprovalThresholdRule,
     KycGateRule,
     QuestionnaireRule,
+    SufficientFundsRule,
     SuitabilityRule,
     WatchlistRule,
 )
-from policies.verdict import Decision, Reason, Verdict
+from policies.verdict import CustomerText, Decision, Reason, Verdict
 from tools.sanctions import screen_name
 from tools.screening import TransferContext, party_key, reason, screen_transfer
 
 _ORDER = {Decision.ALLOW: 0, Decision.REQUIRE_APPROVAL: 1, Decision.BLOCK: 2}
+
+
+# The engine's own refusal, for arguments no pack can judge; every other reason's text is in the packs.
+_UNCHECKABLE = CustomerText(en="We couldn't process this request as given.", zh="无法按所给信息办理该请求。")
 
 
 def invalid_arguments(action: str, errors: list[str]) -> Reason:
@@ -46,6 +51,7 @@ def invalid_arguments(action: str, errors: list[str]) -> Reason:
         explanation=f"The arguments of '{action}' could not be checked against policy, so it is not run.",
         evidence={"errors": errors},
         decision=Decision.BLOCK,
+        customer_text=_UNCHECKABLE,
     )
 
 
@@ -76,6 +82,7 @@ class PolicyEngine:
         if handler is not None:
             handler(request, out)
         self._thresholds(request, out)
+        self._funds(request, out)
         decision = max((r.decision for r in out.reasons), key=_ORDER.__getitem__, default=Decision.ALLOW)
         return Verdict(
             decision=decision,
@@ -102,9 +109,14 @@ class PolicyEngine:
                 item = reason(
                     rule, self._rule(rule), {"action": request.action, "catalogue_decision": listed}
                 )
+                text = rule.review_customer_text if listed == Decision.REQUIRE_APPROVAL else None
                 out.add(
                     item.model_copy(
-                        update={"decision": listed, "reason_code": "ACTION_NEEDS_" + listed.value}
+                        update={
+                            "decision": listed,
+                            "reason_code": "ACTION_NEEDS_" + listed.value,
+                            "customer_text": text or rule.customer_text,
+                        }
                     ),
                     rule.approvers,
                 )
@@ -138,7 +150,8 @@ class PolicyEngine:
             match = screen_name(rule, args.payee_name)
             if match is not None:
                 item = reason(rule, self._rule(rule), match.model_dump(mode="json", exclude={"decision"}))
-                out.add(item.model_copy(update={"decision": match.decision}))
+                text = rule.customer_text if match.decision == Decision.BLOCK else rule.review_customer_text
+                out.add(item.model_copy(update={"decision": match.decision, "customer_text": text}))
 
     def _buy_product(self, request: ActionRequest, out: _Outcome) -> None:
         for rule in self.policies.of_kind(SuitabilityRule):
@@ -162,6 +175,21 @@ class PolicyEngine:
                     "product_id": product.id,
                     "rating": product.rating,
                 }
+                out.add(reason(rule, self._rule(rule), evidence))
+
+    def _funds(self, request: ActionRequest, out: _Outcome) -> None:
+        if request.available_balance is None:
+            return
+        for rule in self.policies.of_kind(SufficientFundsRule):
+            if rule.action != request.action or rule.amount_arg not in request.args:
+                continue
+            try:
+                amount = Decimal(str(request.args[rule.amount_arg]))
+            except (InvalidOperation, ValueError):
+                out.add(invalid_arguments(request.action, [f"{rule.amount_arg} is not a number"]))
+                continue
+            if amount > request.available_balance:
+                evidence = {"amount": f"{amount:.2f}", "available": f"{request.available_balance:.2f}"}
                 out.add(reason(rule, self._rule(rule), evidence))
 
     def _thresholds(self, request: ActionRequest, out: _Outcome) -> None:

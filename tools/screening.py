@@ -45,6 +45,7 @@ def reason(rule: RuleBase, pack: str, evidence: dict[str, Any]) -> Reason:
         explanation=rule.explanation,
         evidence={**evidence, "rule_version": rule.version, "pack": pack},
         decision=rule.decision,
+        customer_text=rule.customer_text,
     )
 
 

@@ -47,6 +47,16 @@ def test_unknown_field_is_refused(tmp_path: Path) -> None:
         load_policy_set(packs)
 
 
+def test_a_blocking_rule_without_customer_text_is_refused(tmp_path: Path) -> None:
+    packs = copy_packs(tmp_path)
+    text = (packs / "kyc.yaml").read_text()
+    start = text.index("    customer_text:")
+    end = text.index("\n", text.index("      zh:", start)) + 1
+    (packs / "kyc.yaml").write_text(text[:start] + text[end:])
+    with pytest.raises(PolicyLoadError, match=r"KYC-GATE-01 field .*customer_text"):
+        load_policy_set(packs)
+
+
 def test_duplicate_rule_ids_are_refused(tmp_path: Path) -> None:
     packs = copy_packs(tmp_path)
     edit(packs / "kyc.yaml", "id: KYC-GATE-01", "id: APR-TRF-01")

@@ -99,6 +99,10 @@ ACTION_CASES: dict[str, tuple[Case, Case]] = {
         lambda: action("buy_product", {"product_id": "LMMF", "amount": 1_000}, risk_profile=None),
         lambda: action("buy_product", {"product_id": "LMMF", "amount": 1_000}, risk_profile="C1"),
     ),
+    "APR-FND-01": (
+        lambda: transfer(800.01, known=["Landlord GmbH"]).model_copy(update={"available_balance": 800}),
+        lambda: transfer(800, known=["Landlord GmbH"]).model_copy(update={"available_balance": 800}),
+    ),
 }
 
 # Rules checked outside check_action, each with its own firing/non-firing tests elsewhere.
@@ -173,3 +177,40 @@ def test_invalid_transfer_args_fail_closed(engine: PolicyEngine) -> None:
 def test_raise_card_limit_needs_approval(engine: PolicyEngine) -> None:
     verdict = engine.check_action(action("raise_card_limit", {"new_limit": 8_000}))
     assert verdict.decision == Decision.REQUIRE_APPROVAL and verdict.approvers_required == 1
+
+
+@pytest.mark.parametrize("rule_id", sorted(ACTION_CASES))
+def test_a_held_or_blocked_customer_gets_neutral_text(engine: PolicyEngine, rule_id: str) -> None:
+    """What the customer reads never names the rule, its code or its evidence (no tipping-off)."""
+    verdict = engine.check_action(ACTION_CASES[rule_id][0]())
+    if verdict.decision == Decision.ALLOW:
+        return
+    text = verdict.customer_text()
+    assert text is not None and text.en and text.zh
+    secrets = {r.rule_id for r in verdict.reasons} | {r.reason_code for r in verdict.reasons}
+    for reason in verdict.reasons:
+        secrets |= {str(v) for v in reason.evidence.values() if isinstance(v, str) and len(v) > 3}
+    for words in (text.en, text.zh):
+        assert not [s for s in secrets if s.lower() in words.lower()], words
+
+
+def test_sanctions_match_tells_the_customer_nothing_about_the_list(engine: PolicyEngine) -> None:
+    verdict = engine.check_action(transfer(100, "Борис Кравцов"))
+    assert verdict.decision == Decision.BLOCK
+    assert verdict.customer_text().en == "We can't make this payment."  # type: ignore[union-attr]
+
+
+def test_unknown_balance_skips_the_funds_rule(engine: PolicyEngine) -> None:
+    assert "APR-FND-01" not in hits(engine, transfer(1_000_000_000))
+
+
+def test_stricter_verdict_is_one_an_officer_did_not_see(engine: PolicyEngine) -> None:
+    approved = engine.check_action(transfer(20_000))
+    assert approved.decision == Decision.REQUIRE_APPROVAL
+    same = engine.check_action(transfer(20_000))
+    assert not same.stricter_than(approved)
+    listed = engine.check_action(transfer(20_000, "Борис Кравцов"))
+    assert listed.stricter_than(approved)
+    new_hold = engine.check_action(transfer(20_000, kyc_status="expired"))
+    assert new_hold.stricter_than(approved)
+    assert not engine.check_action(transfer(120)).stricter_than(approved)
