@@ -13,13 +13,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import yaml
 from pydantic import BaseModel
 
+from agents.state import AgentName
+
 Intent = Literal["question", "block_card", "transfer", "handoff", "greeting"]
+AGENTS: tuple[AgentName, ...] = get_args(AgentName)
 INTENTS_FILE = Path(__file__).with_name("intents.yaml")
 
 Embed = Callable[[Sequence[str]], np.ndarray]  # returns L2-normalised rows
@@ -45,10 +48,15 @@ def asks_how(text: str) -> bool:
 @dataclass(frozen=True)
 class Route:
     intent: Intent
-    agent: str
+    agent: AgentName
     action: str | None
     confidence: float
     by: Literal["embedding", "llm"]
+
+
+ROUTE_SYSTEM = """Classify the bank customer's message into one intent:
+question (asks how something works or for information), block_card (wants a card blocked now),
+transfer (wants to send money now), handoff (wants a human), greeting (hello/thanks)."""
 
 
 class IntentChoice(BaseModel):
@@ -58,17 +66,28 @@ class IntentChoice(BaseModel):
 @dataclass
 class IntentSpec:
     name: Intent
-    agent: str
+    agent: AgentName
     action: str | None
     examples: list[str]
 
 
+class IntentFileError(ValueError):
+    """The intents file names an intent or an agent that does not exist."""
+
+
 def load_intents(path: Path = INTENTS_FILE) -> list[IntentSpec]:
     data: dict[str, Any] = yaml.safe_load(path.read_text())
-    return [
-        IntentSpec(name=name, agent=spec["agent"], action=spec.get("action"), examples=list(spec["examples"]))
-        for name, spec in data["intents"].items()
-    ]
+    specs = []
+    for name, spec in data["intents"].items():
+        if name not in get_args(Intent):
+            raise IntentFileError(
+                f"{path.name}: unknown intent {name!r}; known: {', '.join(get_args(Intent))}"
+            )
+        if spec.get("agent") not in AGENTS:
+            raise IntentFileError(f"{path.name}: intent {name!r} names agent {spec.get('agent')!r}; "
+                                  f"agents: {', '.join(AGENTS)}")  # fmt: skip
+        specs.append(IntentSpec(name, spec["agent"], spec.get("action"), list(spec["examples"])))
+    return specs
 
 
 class EmbeddingRouter:

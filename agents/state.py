@@ -7,7 +7,10 @@ thread id (`run_id`), so a conversation can go on while an earlier action waits 
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
+
+# The agents the main graph can hand a turn to; each is a package under agents/ with a subgraph.
+AgentName = Literal["service"]
 
 
 class ConversationState(TypedDict, total=False):
@@ -19,11 +22,16 @@ class ConversationState(TypedDict, total=False):
     user_message: str
     language: str  # "en" | "zh"
     intent: str
+    agent: AgentName
     route_by: str
     hits: list[dict[str, Any]]
     # What goes back to the customer at the end of this run.
     reply: str
+    # The start of `reply` the customer has already read as streamed tokens: checks after the
+    # stream may add to a reply, never take this part back (invariant 11).
+    streamed: str
     citations: list[dict[str, str]]
+    product_types: list[str]  # of the documents the reply cites: the compliance step adds disclosures
     status: str
     notice: str  # why a reply was replaced or degraded, for the audit trail
     # The action under way, if any.

@@ -1,9 +1,11 @@
 """The compliance queue: claim, decide, and resume the held run once enough officers have decided.
 
-Only a named officer releases an action (invariant 2): the decision is recorded with identity, reason
-code and note; an officer cannot decide the same item twice; items that need two approvers need two
-different officers. The status change that releases an action is a conditional UPDATE, so concurrent
-approvals resume the run once, and execution is idempotent behind it (invariant 3).
+Only a named officer releases an action (invariant 2): every decision, approve or reject, is recorded
+with identity, a reason code from the packs' closed list and a note where the code needs one; an
+officer cannot decide the same item twice; items that need two approvers need two different officers,
+and all their decisions travel into the resumed run and the audit trail. The status change that
+releases an action is a conditional UPDATE, so concurrent approvals resume the run once, and
+execution is idempotent behind it (invariant 3).
 """
 
 from __future__ import annotations
@@ -14,31 +16,40 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
-from app.conversations import InputError, NotFound, action_public, store_outcome
+from app.conversations import InputError, NotFound, action_staff_view, store_outcome
 from app.runtime import AppRuntime
 from finagent import audit
 from finagent.auth import Principal
 from finagent.models import Action, ApprovalDecision, ApprovalItem, Customer, Message, utcnow
+from policies.schema import DecisionReason
+from tools.policy_engine import get_engine
 
-# Reason codes an officer picks when rejecting. Customers see only the neutral text: telling a customer
-# that a transfer looked like money laundering would be tipping-off.
-REASON_CODES: dict[str, dict[str, str]] = {
-    "SUSPECTED_FRAUD": {"label": "Suspected fraud", "customer": "it did not pass our security review"},
-    "AML_CONCERN": {"label": "AML concern", "customer": "it did not pass our security review"},
-    "SANCTIONS_MATCH": {
-        "label": "Sanctions or watch-list match",
-        "customer": "it did not pass our security review",
-    },
-    "INSUFFICIENT_DOCUMENTATION": {
-        "label": "Documentation needed",
-        "customer": "we need more information from you; please contact us",
-    },
-    "LIMIT_EXCEEDED": {"label": "Over the customer's limit", "customer": "it is over your account's limit"},
-    "CUSTOMER_REQUEST": {"label": "Customer withdrew the request", "customer": "you asked us to stop it"},
-    "OTHER": {"label": "Other", "customer": "it could not be approved; please contact us for details"},
-}
+
+def decision_reasons(rt: AppRuntime) -> dict[str, DecisionReason]:
+    """The closed list of decision reasons, from the policy packs (hot-reloaded with them)."""
+    return get_engine(rt.settings.policy_dir).policies.decision_reasons
+
+
+def _check_reason(rt: AppRuntime, decision: str, reason_code: str, note: str) -> DecisionReason:
+    reasons = {c: r for c, r in decision_reasons(rt).items() if decision in r.applies_to}
+    reason = reasons.get(reason_code)
+    if reason is None:
+        raise InputError(f"to {decision}, give a reason code, one of {', '.join(sorted(reasons))}")
+    if reason.note_required and not note.strip():
+        raise InputError(f"reason {reason_code} needs a note that explains the decision")
+    return reason
+
+
+def _decision_view(d: ApprovalDecision) -> dict[str, Any]:
+    return {
+        "approver": d.approver,
+        "decision": d.decision,
+        "reason_code": d.reason_code,
+        "note": d.note,
+        "at": d.at.isoformat(),
+    }
 
 
 class ApprovalConflict(Exception):
@@ -99,21 +110,12 @@ async def _public(
         "thread_id": item.thread_id,
         "customer_id": item.customer_id,
         "customer_name": customer.name if customer else "",
-        "action": action_public(action),
+        "action": action_staff_view(action),
         "rationale": action.rationale if action else "",
         "status": item.status,
         "approvals_needed": item.approvals_needed,
         "claimed_by": item.claimed_by,
-        "decisions": [
-            {
-                "approver": d.approver,
-                "decision": d.decision,
-                "reason_code": d.reason_code,
-                "note": d.note,
-                "at": d.at.isoformat(),
-            }
-            for d in related.decisions.get(item.id, [])
-        ],
+        "decisions": [_decision_view(d) for d in related.decisions.get(item.id, [])],
         "created_at": item.created_at.isoformat(),
     }
     if detail:
@@ -187,10 +189,11 @@ async def claim(rt: AppRuntime, officer: Principal, item_id: int, *, release: bo
 async def decide(
     rt: AppRuntime, officer: Principal, item_id: int, *, decision: str, reason_code: str, note: str
 ) -> dict[str, Any]:
+    """Record one officer's decision, with a reason code from the packs' closed list (and a note where
+    the code needs one). Enough approvals, or one rejection, resume the held run with every decision."""
     if decision not in ("approve", "reject"):
         raise InputError("decision must be 'approve' or 'reject'")
-    if decision == "reject" and reason_code not in REASON_CODES:
-        raise InputError(f"a rejection needs a reason code, one of {', '.join(REASON_CODES)}")
+    reason = _check_reason(rt, decision, reason_code, note)
     async with rt.lock(f"approval:{item_id}"):
         resume: dict[str, Any] | None = None
         async with rt.sessions() as session:
@@ -205,36 +208,37 @@ async def decide(
                     if item.claimed_by is None
                     else f"item is claimed by {item.claimed_by}"
                 )
-            if any(d.approver == officer.subject for d in await _decisions(session, item.id)):
+            earlier = await _decisions(session, item.id)
+            if any(d.approver == officer.subject for d in earlier):
                 raise ApprovalForbidden("you have already decided this item; another officer must take it")
-            session.add(
-                ApprovalDecision(
-                    item_id=item.id,
-                    approver=officer.subject,
-                    decision=decision,
-                    reason_code=reason_code,
-                    note=note,
-                )
+            mine = ApprovalDecision(
+                item_id=item.id,
+                approver=officer.subject,
+                decision=decision,
+                reason_code=reason_code,
+                note=note,
+            )
+            session.add(mine)
+            await session.flush()
+            decisions = [*earlier, mine]
+            approvals = sum(1 for d in decisions if d.decision == "approve")
+            final = (
+                "rejected"
+                if decision == "reject"
+                else ("approved" if approvals >= item.approvals_needed else None)
             )
             await audit.record(
                 session,
                 actor=f"officer:{officer.subject}",
                 kind=f"approval.{decision}",
                 subject=item.action_id,
-                payload={"item_id": item.id, "reason_code": reason_code, "note": note},
-            )
-            approvals = (
-                await session.scalar(
-                    select(func.count())
-                    .select_from(ApprovalDecision)
-                    .where(ApprovalDecision.item_id == item.id, ApprovalDecision.decision == "approve")
-                )
-                or 0
-            )
-            final = (
-                "rejected"
-                if decision == "reject"
-                else ("approved" if approvals >= item.approvals_needed else None)
+                payload={
+                    "item_id": item.id,
+                    "reason_code": reason_code,
+                    "note": note,
+                    "outcome": final or "waiting for another approver",
+                    "decisions": [_decision_view(d) for d in decisions],
+                },
             )
             if final is None:
                 item.claimed_by, item.claimed_at = None, None  # free it for the next approver
@@ -248,17 +252,23 @@ async def decide(
                     await session.rollback()
                     raise ApprovalConflict("item was decided concurrently")
                 await session.execute(update(Action).where(Action.id == item.action_id).values(status=final))
-                resume = {
-                    "decision": decision,
-                    "reason_code": reason_code,
-                    "reason_text": REASON_CODES.get(reason_code, REASON_CODES["OTHER"])["customer"],
-                    "approvers": [officer.subject],
-                }
+                resume = _resume_payload(final, decisions, reason)
             await session.commit()
             action = await session.get(Action, item.action_id)
         if resume is not None and action is not None:
             await resume_run(rt, action, resume)
         return await get_item(rt, item_id)
+
+
+def _resume_payload(final: str, decisions: list[ApprovalDecision], reason: DecisionReason) -> dict[str, Any]:
+    """What the held run continues with: the outcome, and every officer's identity and reason."""
+    last = decisions[-1]
+    return {
+        "decision": "approve" if final == "approved" else "reject",
+        "reason_code": last.reason_code,
+        "customer_text": reason.customer_text.model_dump() if reason.customer_text else None,
+        "decisions": [_decision_view(d) for d in decisions],
+    }
 
 
 async def resume_run(rt: AppRuntime, action: Action, resume: dict[str, Any]) -> None:
@@ -284,20 +294,14 @@ async def resume_unfinished(rt: AppRuntime) -> int:
             )
         ).all()
     count = 0
+    reasons = decision_reasons(rt)
     for action, item in rows:
         state = await rt.graph.aget_state({"configurable": {"thread_id": action.run_id}})
         if not state.next:  # the run already finished
             continue
         async with rt.sessions() as session:
-            last = (await _decisions(session, item.id))[-1]
-        await resume_run(
-            rt,
-            action,
-            {
-                "decision": "approve" if item.status == "approved" else "reject",
-                "reason_code": last.reason_code,
-                "reason_text": REASON_CODES.get(last.reason_code, REASON_CODES["OTHER"])["customer"],
-            },
-        )
+            decisions = await _decisions(session, item.id)
+        last = reasons.get(decisions[-1].reason_code) or reasons["OTHER"]
+        await resume_run(rt, action, _resume_payload(item.status, decisions, last))
         count += 1
     return count

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,6 +13,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 from sqlalchemy import select
 
+from agents.confirmation import confirmation_answer
 from app.runtime import AppRuntime
 from finagent import audit
 from finagent.auth import Principal
@@ -22,10 +22,6 @@ from finagent.models import Action, Message, Thread, utcnow
 Event = tuple[str, dict[str, Any]]
 log = logging.getLogger("app.conversations")
 HISTORY_TURNS = 6
-_YES = re.compile(
-    r"^\s*(yes|y|yes please|confirm|ok|okay|sure|go ahead|do it|是|是的|确认|好的?)\s*[.!。！]?\s*$", re.I
-)
-_NO = re.compile(r"^\s*(no|n|cancel|stop|don'?t|不|不要|取消)\s*[.!。！]?\s*$", re.I)
 
 
 class InputError(ValueError):
@@ -36,7 +32,9 @@ class NotFound(LookupError):
     pass
 
 
-def action_public(row: Action | None) -> dict[str, Any] | None:
+def action_customer_view(row: Action | None) -> dict[str, Any] | None:
+    """An action as its customer sees it: what it does and where it stands. Never the verdict, its rule
+    ids, evidence or list names (invariant 9: no tipping-off); the outcome only once it is done."""
     if row is None:
         return None
     return {
@@ -45,8 +43,19 @@ def action_public(row: Action | None) -> dict[str, Any] | None:
         "args": row.args,
         "summary": row.summary,
         "status": row.status,
-        "verdict": row.verdict,
+        "result": row.result if row.status == "executed" else None,
+    }
+
+
+def action_staff_view(row: Action | None) -> dict[str, Any] | None:
+    """An action as staff see it: everything, including the verdicts and why."""
+    if row is None:
+        return None
+    return {
+        **(action_customer_view(row) or {}),
         "result": row.result,
+        "verdict": row.verdict,
+        "recheck_verdict": row.recheck_verdict,
     }
 
 
@@ -57,7 +66,7 @@ def message_public(msg: Message, action: Action | None = None) -> dict[str, Any]
         "content": msg.content,
         "citations": msg.citations or [],
         "status": msg.status,
-        "action": action_public(action),
+        "action": action_customer_view(action),
         "created_at": msg.created_at.isoformat(),
     }
 
@@ -135,7 +144,7 @@ async def store_outcome(rt: AppRuntime, thread_id: str, values: dict[str, Any]) 
             thread.updated_at = utcnow()
         await audit.record(
             session,
-            actor="agent:service",
+            actor=f"agent:{values.get('agent') or 'service'}",
             kind="message.sent",
             subject=thread_id,
             payload={
@@ -154,7 +163,9 @@ async def store_outcome(rt: AppRuntime, thread_id: str, values: dict[str, Any]) 
 async def _run(rt: AppRuntime, run_id: str, graph_input: Any, thread_id: str) -> AsyncIterator[Event]:
     config: RunnableConfig = {"configurable": {"thread_id": run_id}}
     try:
-        async for chunk in rt.graph.astream(graph_input, config, context=rt.deps, stream_mode="custom"):
+        # Agents are subgraphs: their tokens arrive as (namespace, chunk).
+        stream = rt.graph.astream(graph_input, config, context=rt.deps, stream_mode="custom", subgraphs=True)
+        async for _, chunk in stream:
             if isinstance(chunk, dict) and chunk.get("type") == "token":
                 yield "token", {"text": chunk["text"]}
     except Exception as exc:  # the run's checkpoint keeps the state; the customer gets a clear message
@@ -200,11 +211,10 @@ async def chat(rt: AppRuntime, principal: Principal, thread: Thread, text: str) 
     yield "thread", {"thread_id": thread.id}
     async with rt.lock(thread.id):
         pending = await _latest_confirmable(rt, thread.id)
-        if pending is not None and (_YES.match(text) or _NO.match(text)):
+        answer = confirmation_answer(text) if pending is not None else None
+        if pending is not None and answer is not None:
             await _store_user_message(rt, thread, text, principal)
-            async for event in _run(
-                rt, pending.run_id, Command(resume={"confirm": bool(_YES.match(text))}), thread.id
-            ):
+            async for event in _run(rt, pending.run_id, Command(resume={"confirm": answer}), thread.id):
                 yield event
             return
         history = await _history(rt, thread.id)
@@ -294,7 +304,7 @@ async def thread_view(rt: AppRuntime, principal: Principal, thread_id: str) -> d
         "title": thread.title,
         "status": thread.status,
         "messages": [message_public(m, actions.get(m.action_id or "")) for m in msgs],
-        "pending_action": action_public(pending),
+        "pending_action": action_customer_view(pending),
     }
 
 

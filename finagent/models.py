@@ -122,7 +122,9 @@ class Action(Base):
     summary: Mapped[str] = mapped_column(String(300))
     rationale: Mapped[str] = mapped_column(Text, default="")
     verdict: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    # confirm | pending_approval | approved | executed | rejected | blocked | cancelled | failed
+    # The verdict of the re-check just before the side effect, when it refused to run (invariant 10).
+    recheck_verdict: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # confirm | pending_approval | approved | executed | rejected | blocked | cancelled | failed | refused
     status: Mapped[str] = mapped_column(String(32))
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,8 +1,10 @@
-"""The human-approval checkpoint, and the nodes that act on its outcome.
+"""An action's life after an agent proposed it: the customer's confirmation, the human-approval
+checkpoint, and the execution that judges it once more before its side effect.
 
-`await_approval` puts the action in the compliance queue and stops the thread with interrupt().
-The approvals API resumes it with Command(resume={...}) once enough officers have decided. The node
-re-runs from its start on resume, so the queue insert is idempotent (unique per action).
+`confirm` and `await_approval` stop the run with interrupt(); the chat API resumes the first with the
+customer's answer, the approvals API the second with the officers' decisions. A node re-runs from its
+start on resume, so what comes before interrupt() is safe to repeat (the queue insert is unique per
+action), and side effects come after it, behind the action's idempotency key.
 """
 
 from __future__ import annotations
@@ -15,10 +17,45 @@ from sqlalchemy import select
 
 from agents.deps import Deps
 from agents.language import say
+from agents.proposals import pending_reply
 from agents.state import ConversationState
 from finagent import audit
 from finagent.models import Action, ApprovalItem
-from tools.banking import ActionFailed, execute_action
+from policies.verdict import Decision
+from tools.banking import ActionFailed, ActionRefused, execute_action
+from tools.policy_engine import get_engine
+
+
+async def confirm(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    """Waits for the customer's yes or no. Nothing before interrupt() has side effects: it re-runs."""
+    action, language = state["action"], state.get("language", "en")
+    assert action is not None
+    answer = interrupt({"kind": "confirm", "action_id": action["action_id"]})
+    confirmed = bool(answer.get("confirm")) if isinstance(answer, dict) else False
+    needs_approval = (state.get("verdict") or {}).get("decision") == Decision.REQUIRE_APPROVAL
+    new_status = ("pending_approval" if needs_approval else "confirmed") if confirmed else "cancelled"
+    async with runtime.context.sessions() as session:
+        row = await session.get(Action, action["action_id"], with_for_update=True)
+        assert row is not None
+        if row.status == "confirm":
+            row.status = new_status
+            await audit.record(
+                session,
+                actor=f"customer:{state['customer_id']}",
+                kind="action.confirmed" if confirmed else "action.cancelled",
+                subject=row.id,
+                payload={},
+            )
+            await session.commit()
+    if not confirmed:
+        return {"reply": say("cancelled", language), "status": "cancelled", "streamed": ""}
+    if needs_approval:
+        return {
+            "reply": pending_reply(action["summary"], language),
+            "status": "pending_approval",
+            "streamed": "",
+        }
+    return {"status": "confirmed"}
 
 
 async def await_approval(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, Any]:
@@ -40,29 +77,41 @@ async def await_approval(state: ConversationState, runtime: Runtime[Deps]) -> di
             await session.flush()
             await audit.record(
                 session,
-                actor="agent:service",
+                actor=f"agent:{state.get('agent', 'service')}",
                 kind="approval.queued",
                 subject=action["action_id"],
                 payload={"item_id": item.id, "approvals_needed": approvers},
             )
             await session.commit()
     decision = interrupt({"kind": "approval", "action_id": action["action_id"]})
-    return {
-        "approval": decision
-        if isinstance(decision, dict)
-        else {"decision": "reject", "reason_code": "INVALID"}
-    }
+    if not isinstance(decision, dict):
+        decision = {"decision": "reject", "reason_code": "INVALID", "decisions": []}
+    return {"approval": decision}
 
 
 async def execute(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    """The side effect, once. Today's verdict is checked first: a stricter one stops it (invariant 10)."""
     action, language = state["action"], state.get("language", "en")
     assert action is not None
+    deps = runtime.context
+    approval = state.get("approval") or {}
     try:
-        result = await execute_action(runtime.context.sessions, action["action_id"], actor="system:executor")
+        result = await execute_action(
+            deps.sessions,
+            action["action_id"],
+            actor="system:executor",
+            engine=get_engine(deps.settings.policy_dir),
+            approvals=approval.get("decisions") or [],
+        )
+    except ActionRefused as refused:
+        text = refused.verdict.customer_text()
+        reason = text.get(language) if text else say("not_permitted", language)
+        reply = say("refused", language, summary=action["summary"], reason=reason)
+        return {"reply": reply, "status": "refused", "result": None, "streamed": ""}
     except ActionFailed as exc:
-        async with runtime.context.sessions() as session:
+        async with deps.sessions() as session:
             row = await session.get(Action, action["action_id"])
-            if row is not None and row.status != "executed":
+            if row is not None and row.status not in ("executed", "refused"):
                 row.status = "failed"
                 row.result = {"error": str(exc)}
                 await audit.record(
@@ -73,19 +122,23 @@ async def execute(state: ConversationState, runtime: Runtime[Deps]) -> dict[str,
                     payload={"error": str(exc)},
                 )
                 await session.commit()
-        return {"reply": say("failed", language, reason=str(exc)), "status": "failed", "result": None}
+        reply = say("failed", language, reason=exc.customer_reason(language))
+        return {"reply": reply, "status": "failed", "result": None, "streamed": ""}
     return {
         "reply": say("executed", language, summary=action["summary"]),
         "status": "executed",
         "result": result,
+        "streamed": "",
     }
 
 
 async def rejected(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, Any]:
     action, language = state["action"], state.get("language", "en")
     assert action is not None
-    reason = (state.get("approval") or {}).get("reason_text") or "not approved"
+    texts = (state.get("approval") or {}).get("customer_text") or {}
+    reason = texts.get(language) or texts.get("en") or say("not_approved", language)
     return {
         "reply": say("rejected", language, summary=action["summary"], reason=reason),
         "status": "rejected",
+        "streamed": "",
     }

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import ValidationError
 
-from policies.schema import PolicyPack, RuleBase
+from policies.schema import DecisionReason, PolicyPack, RuleBase
 
 R = TypeVar("R", bound=RuleBase)
 
@@ -54,6 +54,11 @@ class PolicySet:
 
     def pack_of(self, rule_id: str) -> str:
         return self.rules[rule_id][0]
+
+    @property
+    def decision_reasons(self) -> dict[str, DecisionReason]:
+        """The closed list of reasons officers decide with, from every pack."""
+        return {code: reason for pack in self.packs for code, reason in pack.decision_reasons.items()}
 
 
 def pack_files(policy_dir: Path) -> list[Path]:
@@ -118,6 +123,15 @@ def load_policy_set(policy_dir: Path) -> PolicySet:
     for rule_id, where in seen.items():
         if len(where) > 1:
             problems.append(PolicyProblem(",".join(where), rule_id, "id", "duplicate rule id"))
+    codes: dict[str, list[str]] = defaultdict(list)
+    for pack in packs:
+        for code in pack.decision_reasons:
+            codes[code].append(pack.pack)
+    for code, where in codes.items():
+        if len(where) > 1:
+            problems.append(
+                PolicyProblem(",".join(where), None, f"decision_reasons.{code}", "duplicate code")
+            )
     names = [p.pack for p in packs]
     for name in {n for n in names if names.count(n) > 1}:
         problems.append(PolicyProblem(name, None, "pack", "duplicate pack name"))

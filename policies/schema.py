@@ -328,8 +328,34 @@ Rule = Annotated[
 ]
 
 
+class DecisionReason(_Strict):
+    """A reason an officer gives for a decision on a held action: a closed list, in the packs."""
+
+    label: str = Field(min_length=3)
+    applies_to: list[Literal["approve", "reject"]] = Field(min_length=1)
+    note_required: bool = False
+    customer_text: CustomerText | None = Field(
+        default=None, description="what the customer is told when an action is rejected for this reason"
+    )
+
+    @model_validator(mode="after")
+    def _rejections_say_something(self) -> DecisionReason:
+        if "reject" in self.applies_to and self.customer_text is None:
+            raise ValueError("customer_text (en, zh) is required for a reason that rejects")
+        return self
+
+
 class PolicyPack(_Strict):
     pack: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     version: str = Field(min_length=1)
     description: str = ""
-    rules: list[Rule] = Field(min_length=1)
+    rules: list[Rule] = Field(default_factory=list)
+    decision_reasons: dict[Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]+$")], DecisionReason] = Field(
+        default_factory=dict
+    )
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> PolicyPack:
+        if not self.rules and not self.decision_reasons:
+            raise ValueError("a pack needs rules or decision_reasons")
+        return self

@@ -1,10 +1,12 @@
 """Test doubles. ScriptedChatModel stands in for the vLLM endpoint in unit tests only; it fails the
-test when the code calls the model more, or fewer, times than the script says."""
+test when the code calls the model more, or fewer, times than the script says (the unit fixtures call
+`assert_done` at teardown)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -15,17 +17,25 @@ from knowledge.types import Hit
 T = TypeVar("T", bound=BaseModel)
 
 
+@dataclass(frozen=True)
+class StreamCut:
+    """A streamed reply that breaks off: the words of ``text`` arrive, then ``error`` is raised."""
+
+    text: str
+    error: Exception
+
+
 class ScriptedChatModel:
-    """Each call takes the next scripted reply: a str (streamed in words), a dict (structured output or
-    tool call), or an exception instance (raised)."""
+    """Each call takes the next scripted reply: a str (streamed in words), a StreamCut (streamed, then
+    failing mid-way), a dict (structured output or tool call), or an exception instance (raised)."""
 
     name = "scripted"
 
-    def __init__(self, *script: str | dict[str, Any] | Exception) -> None:
+    def __init__(self, *script: str | StreamCut | dict[str, Any] | Exception) -> None:
         self.script = list(script)
         self.calls: list[tuple[str, list[ChatMessage]]] = []
 
-    def _next(self, kind: str, messages: Sequence[ChatMessage]) -> str | dict[str, Any]:
+    def _next(self, kind: str, messages: Sequence[ChatMessage]) -> str | StreamCut | dict[str, Any]:
         self.calls.append((kind, list(messages)))
         if not self.script:
             raise AssertionError(f"unexpected model call #{len(self.calls)} ({kind}): the script is used up")
@@ -38,9 +48,11 @@ class ScriptedChatModel:
         self, messages: Sequence[ChatMessage], *, max_tokens: int | None = None
     ) -> AsyncIterator[str]:
         reply = self._next("stream", messages)
-        assert isinstance(reply, str), f"script gave {reply!r} for a streamed call"
-        for piece in re.findall(r"\S+\s*", reply):
+        assert isinstance(reply, str | StreamCut), f"script gave {reply!r} for a streamed call"
+        for piece in re.findall(r"\S+\s*", reply if isinstance(reply, str) else reply.text):
             yield piece
+        if isinstance(reply, StreamCut):
+            raise reply.error
 
     async def structured(self, messages: Sequence[ChatMessage], schema: type[T]) -> T:
         reply = self._next("structured", messages)

@@ -1,8 +1,11 @@
-"""Banking actions on the demo ledger: reading a customer's context and executing approved actions.
+"""Banking actions on the demo ledger: reading a customer's context, judging an action against the
+policy packs, and executing approved actions.
 
 Execution is exactly-once: the `executions` row, keyed by the action's idempotency key, is written in
 the same transaction as the side effect, so a retried or concurrent execution finds the row and returns
-the stored result instead of acting twice (invariant 3).
+the stored result instead of acting twice (invariant 3). In the same transaction, right before the side
+effect, the action is judged again against today's ledger and packs: a verdict stricter than the one it
+was confirmed or approved under stops it (invariant 10).
 """
 
 from __future__ import annotations
@@ -18,13 +21,37 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from finagent import audit
 from finagent.models import Account, Action, Card, Customer, Execution, Payee, Transfer, utcnow
-from policies.actions import CustomerContext, PastTransfer
+from policies.actions import ActionRequest, CustomerContext, PastTransfer
+from policies.verdict import CustomerText, Decision, Verdict
+from tools.policy_engine import PolicyEngine
 
 HISTORY_DAYS = 90
 
 
+_GENERIC_FAILURE = CustomerText(en="something went wrong on our side", zh="我方系统出现问题")
+_NO_FUNDS = CustomerText(en="the amount is more than the available balance", zh="金额超过了可用余额")
+_NOT_FOUND = CustomerText(en="we couldn't find that card or account", zh="未找到该卡或账户")
+
+
 class ActionFailed(Exception):
-    """The side effect cannot happen (no such card, insufficient funds); nothing was changed."""
+    """The side effect cannot happen (no such card, insufficient funds); nothing was changed. The
+    message is for staff; ``customer`` is what the customer may be told."""
+
+    def __init__(self, message: str, *, customer: CustomerText = _GENERIC_FAILURE) -> None:
+        super().__init__(message)
+        self.customer = customer
+
+    def customer_reason(self, language: str) -> str:
+        return self.customer.get(language)
+
+
+class ActionRefused(Exception):
+    """The re-check before the side effect gave a stricter verdict than the one the action was confirmed
+    or approved under; nothing was changed. ``verdict`` is the fresh one (staff side only)."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        self.verdict = verdict
+        super().__init__(f"re-check gave {verdict.decision.value}")
 
 
 @dataclass
@@ -79,10 +106,33 @@ async def load_snapshot(session: AsyncSession, customer_id: str, now: datetime) 
     )
 
 
+def action_request(snap: CustomerSnapshot, action: str, args: dict[str, Any], now: datetime) -> ActionRequest:
+    """What the policy engine judges: the proposed arguments, and everything else from the ledger."""
+    account = next((a for a in snap.accounts if a.id == args.get("account_id")), None)
+    return ActionRequest(
+        action=action,
+        args=args,
+        customer=snap.context,
+        history=snap.history,
+        known_payees=[p.name for p in snap.known_payees],
+        available_balance=account.balance if account is not None else None,
+        now=now,
+    )
+
+
+async def judge(
+    session: AsyncSession, engine: PolicyEngine, customer_id: str, action: str, args: dict[str, Any]
+) -> Verdict:
+    """The policy verdict for an action, on the customer's ledger as it is now."""
+    now = utcnow()
+    snap = await load_snapshot(session, customer_id, now)
+    return engine.check_action(action_request(snap, action, args, now))
+
+
 async def _block_card(session: AsyncSession, action: Action) -> dict[str, Any]:
     card = await session.get(Card, action.args["card_id"])
     if card is None or card.customer_id != action.customer_id:
-        raise ActionFailed("card not found")
+        raise ActionFailed("card not found", customer=_NOT_FOUND)
     previous = card.status
     card.status = "blocked"
     return {"card_id": card.id, "last4": card.last4, "previous_status": previous, "status": "blocked"}
@@ -91,10 +141,10 @@ async def _block_card(session: AsyncSession, action: Action) -> dict[str, Any]:
 async def _transfer(session: AsyncSession, action: Action) -> dict[str, Any]:
     account = await session.get(Account, action.args["account_id"], with_for_update=True)
     if account is None or account.customer_id != action.customer_id:
-        raise ActionFailed("account not found")
+        raise ActionFailed("account not found", customer=_NOT_FOUND)
     amount = Decimal(str(action.args["amount"]))
     if account.balance < amount:
-        raise ActionFailed("insufficient funds")
+        raise ActionFailed("insufficient funds", customer=_NO_FUNDS)
     account.balance -= amount
     session.add(
         Transfer(
@@ -129,22 +179,51 @@ async def _transfer(session: AsyncSession, action: Action) -> dict[str, Any]:
 EXECUTORS = {"block_card": _block_card, "transfer": _transfer}
 
 
+async def _recheck(session: AsyncSession, engine: PolicyEngine, action: Action, actor: str) -> None:
+    """Judge the action again; refuse it (recorded, nothing changed) if today's verdict is stricter."""
+    fresh = await judge(session, engine, action.customer_id, action.type, action.args)
+    earlier = Verdict.model_validate(action.verdict)
+    if fresh.decision != Decision.BLOCK and not fresh.stricter_than(earlier):
+        return
+    action.status = "refused"
+    action.recheck_verdict = fresh.model_dump(mode="json")
+    await audit.record(
+        session,
+        actor=actor,
+        kind="action.refused",
+        subject=action.id,
+        payload={"why": "the re-check before execution is stricter", "verdict": action.recheck_verdict},
+    )
+    await session.commit()
+    raise ActionRefused(fresh)
+
+
 async def execute_action(
-    sessions: async_sessionmaker[AsyncSession], action_id: str, *, actor: str
+    sessions: async_sessionmaker[AsyncSession],
+    action_id: str,
+    *,
+    actor: str,
+    engine: PolicyEngine,
+    approvals: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Run the action's side effect once. Safe to call again: later calls return the first result."""
+    """Run the action's side effect once, after judging it again. Safe to call again: later calls
+    return the first result (or raise ActionFailed for a refused action). ``approvals`` are the
+    officers' decisions that released it, recorded with the execution."""
     async with sessions() as session:
         done = await session.get(Execution, action_id)
         if done is not None:
             return done.result
-        action = await session.get(Action, action_id)
+        action = await session.get(Action, action_id, with_for_update=True)
         if action is None:
             raise ActionFailed(f"unknown action {action_id}")
+        if action.status == "refused" and action.recheck_verdict:  # refused before: say the same again
+            raise ActionRefused(Verdict.model_validate(action.recheck_verdict))
         if action.status not in ("confirmed", "approved"):
             raise ActionFailed(f"action {action_id} is {action.status}, not releasable")
         executor = EXECUTORS.get(action.type)
         if executor is None:
             raise ActionFailed(f"no executor for action type {action.type!r}")
+        await _recheck(session, engine, action, actor)
         result = await executor(session, action)
         session.add(Execution(idempotency_key=action_id, action_id=action_id, result=result))
         action.status = "executed"
@@ -155,7 +234,7 @@ async def execute_action(
             actor=actor,
             kind="action.executed",
             subject=action_id,
-            payload={"type": action.type, "result": result},
+            payload={"type": action.type, "result": result, "approvals": approvals or []},
         )
         try:
             await session.commit()

@@ -92,8 +92,12 @@ async def thread(thread_id: str, rt: RuntimeDep, customer: CustomerDep) -> dict[
 
 
 @router.get("/approvals/reason-codes")
-async def reason_codes(_: OfficerDep) -> list[dict[str, str]]:
-    return [{"code": code, "label": v["label"]} for code, v in approvals.REASON_CODES.items()]
+async def reason_codes(rt: RuntimeDep, _: OfficerDep) -> list[dict[str, Any]]:
+    """The closed list of decision reasons: which decisions each applies to, and whether it needs a note."""
+    return [
+        {"code": code, "label": r.label, "applies_to": r.applies_to, "note_required": r.note_required}
+        for code, r in approvals.decision_reasons(rt).items()
+    ]
 
 
 @router.get("/approvals")

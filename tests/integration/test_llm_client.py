@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from pydantic import BaseModel
 
-from agents.schemas import TransferSlots
+from agents.service.schemas import TransferSlots
 from finagent.embedded_llm import Endpoint
 from finagent.llm import LLMBadOutput, LLMUnavailable, OpenAIChatModel
 from finagent.settings import Settings

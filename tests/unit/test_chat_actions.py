@@ -24,8 +24,17 @@ def _approve(client: TestClient, officer: str, item_id: int) -> Any:
     headers = login(client, officer)
     assert client.post(f"/api/approvals/{item_id}/claim", headers=headers).status_code == 200
     return client.post(
-        f"/api/approvals/{item_id}/decision", json={"decision": "approve", "note": "checked"}, headers=headers
+        f"/api/approvals/{item_id}/decision",
+        json={"decision": "approve", "reason_code": "VERIFIED_WITH_CUSTOMER", "note": "called back"},
+        headers=headers,
     )
+
+
+def _staff_action(client: TestClient, action_id: str) -> dict[str, Any]:
+    """The action as the console shows it (with its verdict), found through the audit trail."""
+    entries = client.get("/api/audit?limit=1000", headers=login(client, "ana")).json()
+    proposed = next(e for e in entries if e["kind"] == "action.proposed" and e["subject"] == action_id)
+    return proposed["payload"]
 
 
 def _thread(client: TestClient, headers: dict[str, str], thread_id: str) -> dict[str, Any]:
@@ -39,7 +48,7 @@ def test_block_card_needs_confirmation_then_runs_once(make_client: AppFactory) -
     alice = login(client, "alice")
     _, proposal = say(client, alice, "I lost my debit card, block it please")
     assert proposal["status"] == "confirm"
-    assert proposal["action"]["verdict"]["decision"] == "ALLOW"
+    assert _staff_action(client, proposal["action"]["action_id"])["verdict"]["decision"] == "ALLOW"
     assert "4821" in proposal["action"]["summary"]
     done = confirm(client, alice, proposal["thread_id"], proposal["action"]["action_id"])
     assert done["status"] == "executed"
@@ -70,8 +79,10 @@ def test_large_transfer_waits_for_an_officer_and_executes_exactly_once(make_clie
     client = make_client(TRANSFER_20K)
     alice = login(client, "alice")
     _, proposal = say(client, alice, "send 20,000 EUR to Acme Trading GmbH DE75512108001245126199")
-    assert proposal["action"]["verdict"]["decision"] == "REQUIRE_APPROVAL"
-    assert proposal["action"]["verdict"]["reasons"], "a held action must say why"
+    verdict = _staff_action(client, proposal["action"]["action_id"])["verdict"]
+    assert verdict["decision"] == "REQUIRE_APPROVAL"
+    assert verdict["reasons"], "a held action must say why (to staff)"
+    assert "needs a check by our team" in proposal["content"]
     pending = confirm(client, alice, proposal["thread_id"], proposal["action"]["action_id"])
     assert pending["status"] == "pending_approval"
 
@@ -86,7 +97,11 @@ def test_large_transfer_waits_for_an_officer_and_executes_exactly_once(make_clie
     assert r.status_code == 200 and r.json()["status"] == "approved"
     ben = login(client, "ben")  # already decided: nothing can run it twice
     assert client.post(f"/api/approvals/{item_id}/claim", headers=ben).status_code == 409
-    replay = client.post(f"/api/approvals/{item_id}/decision", json={"decision": "approve"}, headers=ben)
+    replay = client.post(
+        f"/api/approvals/{item_id}/decision",
+        json={"decision": "approve", "reason_code": "VERIFIED_WITH_CUSTOMER"},
+        headers=ben,
+    )
     assert replay.status_code == 409
 
     view = _thread(client, alice, proposal["thread_id"])
@@ -126,14 +141,18 @@ def test_two_approvers_must_be_different_officers(make_client: AppFactory) -> No
     client = make_client(TRANSFER_20K | {"amount": 60000})
     alice = login(client, "alice")
     _, proposal = say(client, alice, "transfer 60000 euro to Acme Trading GmbH DE75512108001245126199")
-    assert proposal["action"]["verdict"]["approvers_required"] == 2
+    assert _staff_action(client, proposal["action"]["action_id"])["verdict"]["approvers_required"] == 2
     confirm(client, alice, proposal["thread_id"], proposal["action"]["action_id"])
     item_id = client.get("/api/approvals", headers=login(client, "ana")).json()[0]["id"]
     first = _approve(client, "ana", item_id)
     assert first.json()["status"] == "pending" and len(first.json()["decisions"]) == 1
     ana = login(client, "ana")
     client.post(f"/api/approvals/{item_id}/claim", headers=ana)
-    twice = client.post(f"/api/approvals/{item_id}/decision", json={"decision": "approve"}, headers=ana)
+    twice = client.post(
+        f"/api/approvals/{item_id}/decision",
+        json={"decision": "approve", "reason_code": "VERIFIED_WITH_CUSTOMER"},
+        headers=ana,
+    )
     assert twice.status_code == 403
     client.post(f"/api/approvals/{item_id}/release", headers=ana)
     assert _thread(client, alice, proposal["thread_id"])["messages"][-1]["status"] == "pending_approval"
@@ -159,7 +178,7 @@ def test_rejection_tells_the_customer_without_tipping_off(make_client: AppFactor
     assert r.json()["status"] == "rejected"
     last = _thread(client, alice, proposal["thread_id"])["messages"][-1]
     assert last["status"] == "rejected"
-    assert "security review" in last["content"] and "AML" not in last["content"]
+    assert "did not pass our checks" in last["content"] and "AML" not in last["content"]
     assert last["action"]["result"] is None
 
 
@@ -167,14 +186,14 @@ def test_model_amount_not_in_message_is_never_acted_on(make_client: AppFactory) 
     client = make_client(TRANSFER_20K | {"amount": 50000})
     alice = login(client, "alice")
     _, msg = say(client, alice, "send 500 EUR to Acme Trading GmbH")
-    assert msg["status"] == "error" and msg["action"] is None
+    assert msg["status"] == "clarify" and msg["action"] is None
     assert client.get("/api/approvals", headers=login(client, "ana")).json() == []
 
 
 def test_typed_yes_confirms_the_pending_action(make_client: AppFactory) -> None:
     client = make_client({"card_type": "debit", "reason": "stolen"})
     alice = login(client, "alice")
-    _, proposal = say(client, alice, "my card was stolen, block it")
+    _, proposal = say(client, alice, "my debit card was stolen, block it")
     _, done = say(client, alice, "yes", thread_id=proposal["thread_id"])
     assert done["status"] == "executed"
 
@@ -197,7 +216,7 @@ def test_customers_cannot_use_the_console_api(make_client: AppFactory) -> None:
 def test_payee_the_customer_never_named_is_refused(make_client: AppFactory) -> None:
     client = make_client(TRANSFER_20K | {"amount": 300, "payee_name": "Evil Corp Ltd"})
     _, msg = say(client, login(client, "alice"), "send 300 EUR to my sister")
-    assert msg["status"] == "error" and msg["action"] is None
+    assert msg["status"] == "clarify" and msg["action"] is None
 
 
 def test_invented_iban_is_dropped(make_client: AppFactory) -> None:
@@ -229,8 +248,11 @@ def test_model_failure_during_a_request_does_nothing_and_says_so(
 
 
 def test_more_than_the_balance_is_blocked_with_a_reason(make_client: AppFactory) -> None:
-    client = make_client(TRANSFER_20K | {"amount": 9000, "payee_name": "Anna Weber", "payee_iban": None})
-    _, msg = say(client, login(client, "bob"), "send 9000 EUR to Anna Weber")
+    client = make_client(
+        TRANSFER_20K | {"amount": 9000, "payee_name": "Mietservice Nord", "payee_iban": None}
+    )
+    _, msg = say(client, login(client, "bob"), "send 9000 EUR to Mietservice Nord")
     assert msg["status"] == "blocked"
-    assert "INSUFFICIENT_FUNDS" in {r["reason_code"] for r in msg["action"]["verdict"]["reasons"]}
+    verdict = _staff_action(client, msg["action"]["action_id"])["verdict"]
+    assert "INSUFFICIENT_FUNDS" in {r["reason_code"] for r in verdict["reasons"]}
     assert "more than the available balance" in msg["content"]

@@ -117,7 +117,7 @@ def test_a_name_the_passages_never_mention_is_never_shown(make_client: AppFactor
 
 
 def test_numbers_compare_in_canonical_form_and_tables_read_as_lines() -> None:
-    from agents.service import _plain, _words, passes_checks
+    from agents.service.answer import _plain, _words, passes_checks
     from knowledge.grounding import extract_facts
 
     source = "Fee EUR 15.00, 0.25 %, up to 1,000 a day; cut-off 16:00."
@@ -130,7 +130,7 @@ def test_numbers_compare_in_canonical_form_and_tables_read_as_lines() -> None:
 
 
 async def test_decimal_points_do_not_end_a_sentence() -> None:
-    from agents.service import gated_sentences
+    from agents.service.answer import gated_sentences
 
     async def tokens():  # type: ignore[no-untyped-def]
         for ch in "The fee is 0.25% of the amount. Minimum EUR 15.":

@@ -44,7 +44,11 @@ def test_approval_survives_a_crash_before_execution(
 
         monkeypatch.setattr("app.approvals.resume_run", crash)
         with pytest.raises(RuntimeError):
-            client.post(f"/api/approvals/{item_id}/decision", json={"decision": "approve"}, headers=ana)
+            client.post(
+                f"/api/approvals/{item_id}/decision",
+                json={"decision": "approve", "reason_code": "DOCUMENTS_CHECKED"},
+                headers=ana,
+            )
         monkeypatch.undo()
         assert (
             client.get(f"/api/threads/{proposal['thread_id']}", headers=alice).json()["messages"][-1][

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from agents.actions import amounts_in, iban_valid, ibans_in
-from agents.schemas import BlockCardSlots, TransferSlots
+from agents.service.schemas import BlockCardSlots, TransferSlots
+from agents.service.words import amounts_in, iban_valid, ibans_in
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Prompts. Kept short: a 0.5B model follows short, concrete instructions best."""
+"""The service agent's prompts. Kept short: a 0.5B model follows short, concrete instructions best."""
 
 ANSWER_SYSTEM = """You are Lakeshore Bank's customer assistant.
 Answer the customer's question from the passages below.
@@ -13,7 +13,3 @@ Passages:
 SLOTS_SYSTEM = """You extract the details of a banking request from the customer's message.
 Return only the JSON fields asked for. Use the customer's own numbers and names; do not invent any.
 If a detail is missing, use null (or "unknown")."""
-
-ROUTE_SYSTEM = """Classify the bank customer's message into one intent:
-question (asks how something works or for information), block_card (wants a card blocked now),
-transfer (wants to send money now), handoff (wants a human), greeting (hello/thanks)."""

@@ -1,4 +1,9 @@
-"""Service agent, knowledge side: answers from the knowledge base with citations, never a guessed number."""
+"""Service agent, knowledge side: answers from the knowledge base with citations, never a guessed number.
+
+The model's answer is released a sentence at a time, and only after every check that could remove the
+sentence has passed on all the text so far (invariant 11): compliance, numbers and names, groundedness.
+What fails is held back with everything after it, and the documentation's own words follow instead.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +16,14 @@ from typing import Any
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
+from agents.compliance import releasable
 from agents.deps import Deps
 from agents.language import say
-from agents.prompts import ANSWER_SYSTEM
+from agents.service.prompts import ANSWER_SYSTEM
 from agents.state import ConversationState
 from finagent.llm import LLMError
 from knowledge.grounding import extract_facts, fact_supported
 from knowledge.types import Hit, KnowledgeUnavailable
-from policies.verdict import Decision
-from tools.text_check import check_outgoing_text
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +111,24 @@ _PROMPT_WORDS = _words(ANSWER_SYSTEM)
 
 
 def passes_checks(text: str, allowed_facts: set[str], allowed_words: set[str]) -> bool:
-    """Deterministic checks on every sentence before release: compliance, and no number or name that
-    neither the passages nor the customer wrote (a small model will happily recommend "Bitcoin").
-    Numbers compare as the groundedness check reads them: "EUR 15.00" = "EUR 15", "4 pm" = "16:00"."""
-    if check_outgoing_text(text).verdict.decision == Decision.BLOCK:
+    """Deterministic checks before release: compliance, and no number or name that neither the passages
+    nor the customer wrote (a small model will happily recommend "Bitcoin"). Numbers compare as the
+    groundedness check reads them: "EUR 15.00" = "EUR 15", "4 pm" = "16:00"."""
+    if not releasable(text):
         return False
     facts_known = all(fact_supported(fact, allowed_facts) for fact in extract_facts(text))
     return facts_known and _names(text) <= allowed_words
+
+
+def _answered(reply: str, streamed: str, hits: list[Hit], **extra: Any) -> dict[str, Any]:
+    return {
+        "reply": reply,
+        "streamed": streamed,
+        "status": "answered",
+        "citations": citations_for(hits),
+        "product_types": sorted({h.product_type for h in hits}),
+        "hits": [h.model_dump() for h in hits],
+    } | extra
 
 
 async def answer(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, Any]:
@@ -150,41 +165,40 @@ async def answer(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, 
     sources = " ".join(f"{h.title} {h.section} {h.text}" for h in top) + " " + query
     allowed = extract_facts(sources)
     allowed_words = _words(sources) | _PROMPT_WORDS  # the prompt itself names the bank
+
+    def passes(text: str) -> bool:
+        # Every check that could take a sentence back runs before it is released, on all the text so
+        # far: compliance, invented numbers and names, and the groundedness check of the whole reply.
+        return passes_checks(text, allowed, allowed_words) and deps.check_grounding(text, top).grounded
+
     write = get_stream_writer()
-    parts: list[str] = []
-    all_released = True
+    released: list[str] = []
+    held_back = False
     try:
-        async for sentence, released in gated_sentences(
-            deps.llm.stream(messages), lambda t: passes_checks(t, allowed, allowed_words)
-        ):
-            parts.append(sentence)
-            all_released = all_released and released
-            if released:
+        async for sentence, ok in gated_sentences(deps.llm.stream(messages), passes):
+            if ok:
+                released.append(sentence)
                 write({"type": "token", "text": sentence})
+            else:
+                held_back = True
     except LLMError:
-        reply = extractive_reply(say("llm_down", language), top[0])
-        return {
-            "reply": reply,
-            "status": "answered",
-            "citations": citations_for(top[:1]),
-            "hits": [h.model_dump() for h in top],
-            "notice": "llm_unavailable",
-        }
-    reply = "".join(parts).strip()
-    grounding = deps.check_grounding(reply, top)
-    if not reply or not grounding.grounded or not all_released:
-        # An unsupported number or claim: fall back to the documentation's own words.
-        reply = extractive_reply(say("ungrounded", language), top[0])
-        return {
-            "reply": reply,
-            "status": "answered",
-            "citations": citations_for(top[:1]),
-            "hits": [h.model_dump() for h in top],
-            "notice": "ungrounded_replaced",
-        }
-    return {
-        "reply": reply,
-        "status": "answered",
-        "citations": citations_for(top),
-        "hits": [h.model_dump() for h in top],
-    }
+        # The model failed, perhaps mid-answer: keep what was released, add the documentation's words.
+        return _answered(_with_excerpt(released, say("llm_down", language), top[0]), "".join(released),
+                         top[:1] if not released else top, notice="llm_unavailable")  # fmt: skip
+    reply = "".join(released).strip()
+    if not reply or held_back:
+        # A sentence did not pass (an unsupported number or claim): what was released stays, and the
+        # documentation's own words follow instead of the rest.
+        return _answered(_with_excerpt(released, say("ungrounded", language), top[0]), "".join(released),
+                         top[:1] if not released else top, notice="ungrounded_replaced")  # fmt: skip
+    return _answered(reply, "".join(released), top)
+
+
+def _with_excerpt(released: list[str], lead: str, hit: Hit) -> str:
+    """The released sentences, then the documentation's own words."""
+    before = "".join(released)
+    return (
+        f"{before.rstrip()}\n\n{extractive_reply(lead, hit)}"
+        if before.strip()
+        else extractive_reply(lead, hit)
+    )
