@@ -136,6 +136,7 @@ export class ItemView {
     this.error = "";
     this.flash = "";
     this.busy = false;
+    this.draft = null; // the reason and note being written, kept when the view re-renders with an error
   }
 
   clear() {
@@ -176,6 +177,7 @@ export class ItemView {
     try {
       this.item = await this.api.post(`api/approvals/${this.item.id}/${path}`, body);
       this.flash = success;
+      this.draft = null;
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) return this.onUnauthorized();
       this.error = describeError(err);
@@ -251,23 +253,47 @@ export class ItemView {
     const mine = item.claimed_by === me;
     const decidedByMe = item.decisions.some((d) => d.approver === me);
     const note = h("textarea", { id: "cc-note", rows: "1", maxlength: "2000", placeholder: "Visible to other officers and in the audit trail" });
+    const codes = this.reasonCodes();
+    const group = (decision, label) =>
+      h(
+        "optgroup",
+        { label },
+        codes
+          .filter((c) => (c.applies_to || []).includes(decision))
+          .map((c) => h("option", { value: c.code }, `${c.label} (${c.code})${c.note_required ? " - note needed" : ""}`)),
+      );
     const reason = h(
       "select",
       { id: "cc-reason" },
-      h("option", { value: "" }, "Choose a reason code (needed to reject)"),
-      this.reasonCodes().map((c) => h("option", { value: c.code }, `${c.label} (${c.code})`)),
+      h("option", { value: "" }, "Choose a reason code (every decision needs one)"),
+      group("approve", "To approve"),
+      group("reject", "To reject"),
     );
+    if (this.draft) {
+      reason.value = this.draft.reason;
+      note.value = this.draft.note;
+    }
     const claimLine = item.claimed_by
       ? mine
         ? "You hold the claim on this item."
         : `Claimed by ${item.claimed_by}. Only they can decide it until they release it.`
       : "Unclaimed. Claim it to decide.";
+    const refuse = (message, field) => {
+      this.error = message;
+      this.flash = "";
+      this.render();
+      this.el.querySelector(field)?.focus();
+    };
     const decide = (decision) => {
-      if (decision === "reject" && !reason.value) {
-        this.error = "Choose a reason code before rejecting.";
-        this.flash = "";
-        this.render();
-        this.el.querySelector("#cc-reason")?.focus();
+      this.draft = { reason: reason.value, note: note.value };
+      const verb = decision === "approve" ? "approving" : "rejecting";
+      const chosen = codes.find((c) => c.code === reason.value);
+      if (!chosen || !(chosen.applies_to || []).includes(decision)) {
+        refuse(`Choose a reason code for ${verb}.`, "#cc-reason");
+        return;
+      }
+      if (chosen.note_required && !note.value.trim()) {
+        refuse(`The reason ${chosen.code} needs a note before ${verb}.`, "#cc-note");
         return;
       }
       const word = decision === "approve" ? "Approved" : "Rejected";

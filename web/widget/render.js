@@ -21,6 +21,7 @@ export const STATUS_INFO = {
   blocked: { label: "Not permitted", tone: "danger" },
   cancelled: { label: "Cancelled", tone: "neutral" },
   failed: { label: "Could not be completed", tone: "danger" },
+  refused: { label: "Could not be completed", tone: "danger" },
   error: { label: "Something went wrong", tone: "danger" },
 };
 
@@ -65,11 +66,6 @@ function resultDetails(result, currency) {
   return keyValueList(shown, "fa-action-args fa-action-result", { skipEmpty: true, currency });
 }
 
-function rejectionReason(action) {
-  const r = action.result || {};
-  return r.reason || r.message || r.note || r.reason_code || null;
-}
-
 function actionOutcome(action) {
   switch (action.status) {
     case "pending_approval":
@@ -96,15 +92,9 @@ function actionOutcome(action) {
         h("strong", {}, "Completed"),
         resultDetails(action.result, action.args?.currency),
       );
-    case "rejected": {
-      const reason = rejectionReason(action);
-      return h(
-        "div",
-        { class: "fa-outcome fa-outcome--danger" },
-        h("strong", {}, "Declined after review"),
-        reason ? h("p", { class: "fa-outcome-reason" }, `Reason: ${reason}`) : null,
-      );
-    }
+    case "rejected":
+      // The reason is in the assistant's message: the neutral words the bank chose, nothing more.
+      return h("div", { class: "fa-outcome fa-outcome--danger" }, h("strong", {}, "Declined after review"));
     case "blocked":
       return h(
         "div",
@@ -114,12 +104,8 @@ function actionOutcome(action) {
     case "cancelled":
       return h("div", { class: "fa-outcome" }, h("strong", {}, "Cancelled. Nothing was done."));
     case "failed":
-      return h(
-        "div",
-        { class: "fa-outcome fa-outcome--danger" },
-        h("strong", {}, "This could not be completed"),
-        resultDetails(action.result, action.args?.currency),
-      );
+    case "refused":
+      return h("div", { class: "fa-outcome fa-outcome--danger" }, h("strong", {}, "This could not be completed. Nothing was changed."));
     default:
       return null;
   }
