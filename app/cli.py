@@ -70,6 +70,14 @@ def bench_retrieval(out: Annotated[Path, typer.Option()]) -> None:
     retrieval.main(out, get_settings())
 
 
+@bench_app.command("streaming")
+def bench_streaming(out: Annotated[Path, typer.Option()]) -> None:
+    """What the checks before each streamed sentence add to the first token's latency."""
+    from bench import streaming
+
+    streaming.main(out, get_settings())
+
+
 @bench_app.command("policy")
 def bench_policy(out: Annotated[Path, typer.Option()]) -> None:
     """Screening latency, batch throughput, scorecard AUC, AMLSim precision/recall."""
