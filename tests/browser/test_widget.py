@@ -106,3 +106,19 @@ def test_network_failure_keeps_the_message_for_retry(
     # Nothing reached the bank, so nothing is shown as sent.
     expect(page.locator(".fa-msg--user")).to_have_count(0)
     expect(page.locator(".fa-input")).to_be_focused()
+
+
+def test_a_watch_list_block_shows_neutral_words_only(
+    new_context: Callable[[], BrowserContext], base_url: str
+) -> None:
+    page = customer_page(new_context(), base_url, "carol", "carol-demo")
+    reply = ask(page, "Please send EUR 100 to Boris Kravtsov, IBAN DE75 5121 0800 1245 1261 99.")
+    card = reply.locator(".fa-action")
+    assert card.count() == 1, f"no action proposed; the assistant said: {reply.inner_text()!r}"
+    expect(card).to_have_attribute("data-status", "blocked")
+    expect(reply).to_contain_text("We can't make this payment.")
+    shown = page.locator(".fa-messages").inner_text().lower()
+    html = page.locator(".fa-messages").inner_html()
+    for secret in ("SAN-WL-01", "WATCHLIST_MATCH", "DEMO-FICTIONAL", "sanction", "watch list", "watch-list"):
+        assert secret.lower() not in shown and secret not in html, secret
+    screenshot(page, "widget-blocked-neutral")
