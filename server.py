@@ -25,6 +25,7 @@ from app.api.routes import router
 from app.approvals import ApprovalConflict, ApprovalForbidden, resume_unfinished
 from app.conversations import InputError, NotFound
 from app.runtime import open_runtime
+from finagent.auth import session_secret
 from finagent.metrics import HTTP_LATENCY
 from finagent.settings import Settings, get_settings
 
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.auth_secret = await asyncio.to_thread(session_secret, settings)
         async with open_runtime(settings, **runtime_overrides) as rt:
             app.state.runtime = rt
             resumed = await resume_unfinished(rt)

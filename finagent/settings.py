@@ -14,7 +14,10 @@ from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEV_AUTH_SECRET = "dev-only-insecure-secret"  # noqa: S105 - refused outside development
+# Once the default, and published here: anyone could sign an officer's token with it. Accepted only in
+# tests; without AUTH_SECRET, an installation signs with its own random secret (finagent.auth).
+DEV_AUTH_SECRET = "dev-only-insecure-secret"  # noqa: S105 - refused outside tests
+MIN_AUTH_SECRET_CHARS = 32
 
 
 class Settings(BaseSettings):
@@ -70,7 +73,9 @@ class Settings(BaseSettings):
     # Web server
     host: str = "127.0.0.1"
     port: int = 8000
-    auth_secret: SecretStr = SecretStr(DEV_AUTH_SECRET)
+    auth_secret: SecretStr | None = Field(
+        default=None, description="signs session tokens; unset = a random secret in DATA_DIR/auth_secret"
+    )
     token_ttl_s: int = 8 * 3600
     max_message_chars: int = 2000
     widget_allowed_origins: list[str] = Field(
@@ -81,10 +86,24 @@ class Settings(BaseSettings):
     redis_url: str | None = None
 
     @model_validator(mode="after")
+    def _refuse_unsafe_secret(self) -> Settings:
+        secret = self.auth_secret.get_secret_value() if self.auth_secret is not None else None
+        if self.environment == "test" or secret is None:
+            return self
+        if secret == DEV_AUTH_SECRET:
+            raise ValueError(
+                "AUTH_SECRET is the development value published in finagent's source; "
+                "set a random one, or unset it and the installation makes its own"
+            )
+        if len(secret) < MIN_AUTH_SECRET_CHARS:
+            raise ValueError(f"AUTH_SECRET must be at least {MIN_AUTH_SECRET_CHARS} characters")
+        return self
+
+    @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.environment == "production":
-            if self.auth_secret.get_secret_value() == DEV_AUTH_SECRET:
-                raise ValueError("AUTH_SECRET must be set to a real secret in production")
+            if self.auth_secret is None:
+                raise ValueError("AUTH_SECRET must be set in production, the same for every server process")
             if self.llm_base_url is None:
                 raise ValueError("LLM_BASE_URL must point at the production vLLM in production")
             if self.seed_demo_data:

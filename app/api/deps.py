@@ -15,14 +15,23 @@ def get_runtime(request: Request) -> AppRuntime:
     return rt
 
 
+def get_auth_secret(request: Request) -> str:
+    """The token signing key, resolved once at start (AUTH_SECRET or the installation's own)."""
+    secret: str = request.app.state.auth_secret
+    return secret
+
+
 RuntimeDep = Annotated[AppRuntime, Depends(get_runtime)]
+AuthSecretDep = Annotated[str, Depends(get_auth_secret)]
 
 
-def current_principal(rt: RuntimeDep, authorization: Annotated[str | None, Header()] = None) -> Principal:
+def current_principal(
+    secret: AuthSecretDep, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise HTTPException(401, "sign in first: missing bearer token")
     try:
-        return read_token(authorization[7:].strip(), rt.settings.auth_secret.get_secret_value())
+        return read_token(authorization[7:].strip(), secret)
     except AuthError as exc:
         raise HTTPException(401, f"invalid session: {exc}") from exc
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from app import approvals, conversations
-from app.api.deps import CustomerDep, OfficerDep, RuntimeDep
+from app.api.deps import AuthSecretDep, CustomerDep, OfficerDep, RuntimeDep
 from finagent import audit
 from finagent.auth import Principal, check_password, issue_token
 from finagent.metrics import CHAT_EVENTS
@@ -58,13 +58,13 @@ def sse(events: AsyncIterator[tuple[str, dict[str, Any]]]) -> StreamingResponse:
 
 
 @router.post("/auth/login")
-async def login(body: LoginIn, rt: RuntimeDep) -> dict[str, str]:
+async def login(body: LoginIn, rt: RuntimeDep, secret: AuthSecretDep) -> dict[str, str]:
     async with rt.sessions() as session:
         user = await session.scalar(select(User).where(User.username == body.username))
     if user is None or not check_password(body.password, user.password_hash):
         raise HTTPException(401, "wrong username or password")
     principal = Principal(subject=user.subject, role=user.role, display_name=user.display_name)  # type: ignore[arg-type]
-    token = issue_token(principal, rt.settings.auth_secret.get_secret_value(), rt.settings.token_ttl_s)
+    token = issue_token(principal, secret, rt.settings.token_ttl_s)
     return {"token": token, "role": user.role, "subject": user.subject, "display_name": user.display_name}
 
 
