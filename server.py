@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from app.api.middleware import BodyLimit
 from app.api.routes import router
 from app.approvals import ApprovalConflict, ApprovalForbidden, resume_unfinished
 from app.conversations import InputError, NotFound
@@ -56,6 +57,8 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
 
     app = FastAPI(title="finagent", version="0.1.0", lifespan=lifespan)
     app.include_router(router)
+    # Innermost, so that a 413 still passes through CORS and gets the security headers.
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     if settings.widget_allowed_origins:  # bank pages on other origins that embed the widget
         app.add_middleware(
             CORSMiddleware,
@@ -68,9 +71,6 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
     async def limits_and_metrics(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return _error(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes")
         started = time.perf_counter()
         response = await call_next(request)
         if request.url.path.startswith(("/widget", "/console")):

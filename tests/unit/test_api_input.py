@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.conftest import ROOT
 from tests.unit.conftest import AppFactory, login
@@ -30,6 +33,44 @@ def test_oversized_body_refused_before_parsing(make_client: AppFactory) -> None:
     client = make_client()
     r = client.post("/api/chat", content="x" * 70_000, headers=login(client, "alice"))
     assert r.status_code == 413
+    assert r.json()["error"]["code"] == "too_large"
+
+
+def _chunked(body: bytes, size: int = 16 * 1024) -> Iterator[bytes]:
+    """An iterator body: the client sends it chunked, with no Content-Length."""
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+def _audit_count(client: TestClient) -> int:
+    return len(client.get("/api/audit?limit=1000", headers=login(client, "ana")).json())
+
+
+def test_chunked_body_over_the_cap_is_refused_and_runs_nothing(make_client: AppFactory) -> None:
+    client = make_client()
+    alice = login(client, "alice") | {"Content-Type": "application/json"}
+    audit_before = _audit_count(client)
+    # Valid JSON, a question that needs no model call, padded to 2 MB with whitespace.
+    body = b'{"message": "what is the best cryptocurrency to buy?"' + b" " * 2_000_000 + b"}"
+    sent = client.build_request("POST", "/api/chat", content=_chunked(body), headers=alice)
+    assert "content-length" not in sent.headers and sent.headers["transfer-encoding"] == "chunked"
+    r = client.send(sent)
+    assert r.status_code == 413
+    assert r.json() == {"error": {"code": "too_large", "message": "request body over 65536 bytes"}}
+    assert client.get("/api/threads", headers=alice).json() == []
+    assert _audit_count(client) == audit_before
+    assert client.model.calls == []
+
+
+def test_chunked_body_under_the_cap_is_read_whole(make_client: AppFactory) -> None:
+    client = make_client()
+    alice = login(client, "alice") | {"Content-Type": "application/json"}
+    body = b'{"message": "what is the best cryptocurrency to buy?"' + b" " * 60_000 + b"}"
+    r = client.post("/api/chat", content=_chunked(body, size=1000), headers=alice)
+    assert r.status_code == 200
+    assert [t["title"] for t in client.get("/api/threads", headers=alice).json()] == [
+        "what is the best cryptocurrency to buy?"
+    ]
 
 
 def test_wrong_password_and_forged_token(make_client: AppFactory) -> None:
