@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from app.api.middleware import BodyLimit
+from app.api.middleware import BodyLimit, security_headers
 from app.api.routes import router
 from app.approvals import ApprovalConflict, ApprovalForbidden, resume_unfinished
 from app.conversations import InputError, NotFound
@@ -32,8 +32,6 @@ from finagent.settings import Settings, get_settings
 
 WEB = Path(__file__).resolve().parent / "web"
 MAX_BODY_BYTES = 64 * 1024
-# The front-ends load nothing from elsewhere and run no inline script; the widget may call a configured API.
-CSP = "default-src 'self'; connect-src 'self' *; img-src 'self' data:; frame-ancestors *"
 log = logging.getLogger("finagent.server")
 
 
@@ -68,14 +66,12 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
         )
 
     @app.middleware("http")
-    async def limits_and_metrics(
+    async def headers_and_metrics(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
-        if request.url.path.startswith(("/widget", "/console")):
-            response.headers["Content-Security-Policy"] = CSP
-            response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers.update(security_headers(request.url.path, settings.widget_allowed_origins))
         route = request.scope.get("route")
         HTTP_LATENCY.labels(
             request.method, getattr(route, "path", "unmatched"), response.status_code

@@ -6,11 +6,12 @@ Every setting is an environment variable of the same name in upper case (``LLM_B
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +19,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # tests; without AUTH_SECRET, an installation signs with its own random secret (finagent.auth).
 DEV_AUTH_SECRET = "dev-only-insecure-secret"  # noqa: S105 - refused outside tests
 MIN_AUTH_SECRET_CHARS = 32
+# scheme://host[:port] as a browser sends it in Origin: no path, no wildcard, nothing a header splits on.
+_ORIGIN = re.compile(r"https?://([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?")
 
 
 class Settings(BaseSettings):
@@ -84,6 +87,17 @@ class Settings(BaseSettings):
     seed_demo_data: bool = True
 
     redis_url: str | None = None
+
+    @field_validator("widget_allowed_origins")
+    @classmethod
+    def _origins_only(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: write scheme://host[:port], e.g. https://bank.example, "
+                    "with no path, trailing slash or wildcard"
+                )
+        return origins
 
     @model_validator(mode="after")
     def _refuse_unsafe_secret(self) -> Settings:

@@ -1,10 +1,37 @@
-"""ASGI middleware: the request body cap, counted on the bytes received."""
+"""ASGI middleware and response headers: the request body cap, counted on the bytes received, and the
+framing and content policies of the console, the widget and the API."""
 
 from __future__ import annotations
 
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# The front-ends load nothing from elsewhere, run no inline script and call only their own server.
+_PAGE_POLICY = (
+    "default-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'"
+)
+
+
+def security_headers(path: str, widget_origins: list[str]) -> dict[str, str]:
+    """Headers for a response to `path`.
+
+    No site may frame the console (its Approve buttons could be clickjacked) or the API. The widget's
+    pages may be framed by this server and by the bank pages in WIDGET_ALLOWED_ORIGINS only.
+    """
+    headers = {"X-Content-Type-Options": "nosniff"}
+    if path.startswith("/widget"):
+        ancestors = " ".join(["'self'", *widget_origins])
+        headers["Content-Security-Policy"] = f"{_PAGE_POLICY}; frame-ancestors {ancestors}"
+        if not widget_origins:  # X-Frame-Options cannot name other origins; CSP decides then
+            headers["X-Frame-Options"] = "SAMEORIGIN"
+    elif path.startswith("/console"):
+        headers["Content-Security-Policy"] = f"{_PAGE_POLICY}; frame-ancestors 'none'"
+        headers["X-Frame-Options"] = "DENY"
+    else:  # the API, /docs, /health: only the framing rule, so /docs keeps its own scripts
+        headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+        headers["X-Frame-Options"] = "DENY"
+    return headers
 
 
 def error_body(code: str, message: str) -> bytes:
