@@ -27,6 +27,7 @@ from app.approvals import ApprovalConflict, ApprovalForbidden, resume_unfinished
 from app.conversations import InputError, NotFound
 from app.runtime import open_runtime
 from finagent.auth import session_secret
+from finagent.login_throttle import LoginThrottle
 from finagent.metrics import HTTP_LATENCY
 from finagent.settings import Settings, get_settings
 
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
         app.state.auth_secret = await asyncio.to_thread(session_secret, settings)
         async with open_runtime(settings, **runtime_overrides) as rt:
             app.state.runtime = rt
+            app.state.login_throttle = LoginThrottle.from_settings(rt.sessions, settings)
             resumed = await resume_unfinished(rt)
             if resumed:
                 log.warning("resumed %d approved actions left unfinished by a previous process", resumed)
@@ -86,8 +88,11 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
             404: "not_found",
             409: "conflict",
             422: "invalid_request",
+            429: "too_many_attempts",
         }
-        return _error(exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail))
+        response = _error(exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail))
+        response.headers.update(exc.headers or {})  # Retry-After on a 429
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -33,21 +33,40 @@ class Principal:
     display_name: str
 
 
+# Checked when a user name is unknown, so that signing in as a name that does not exist costs the same
+# one scrypt derivation as a wrong password: the answer's timing does not tell which names exist.
+_NO_SUCH_USER = (bytes(16), bytes(64))
+
+
+def _derive(password: str, salt: bytes) -> bytes:
+    return hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+
+
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
     salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt${salt.hex()}${digest.hex()}"
+    return f"scrypt${salt.hex()}${_derive(password, salt).hex()}"
 
 
-def check_password(password: str, stored: str) -> bool:
+def _parse(stored: str) -> tuple[bytes, bytes] | None:
     try:
         scheme, salt_hex, digest_hex = stored.split("$")
+        if scheme == "scrypt":
+            return bytes.fromhex(salt_hex), bytes.fromhex(digest_hex)
     except ValueError:
-        return False
-    if scheme != "scrypt":
-        return False
-    candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt_hex), n=2**14, r=8, p=1)
-    return hmac.compare_digest(candidate.hex(), digest_hex)
+        pass
+    return None
+
+
+def check_password(password: str, stored: str | None) -> bool:
+    """Whether `password` matches the `stored` hash; None means no such user (always False).
+
+    Derives exactly one scrypt hash in every case, unknown user and unreadable hash included. CPU-bound
+    (tens of milliseconds): call it off the event loop.
+    """
+    parsed = _parse(stored) if stored else None
+    salt, digest = parsed or _NO_SUCH_USER
+    candidate = _derive(password, salt)
+    return parsed is not None and hmac.compare_digest(candidate, digest)
 
 
 def session_secret(settings: Settings) -> str:

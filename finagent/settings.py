@@ -80,6 +80,14 @@ class Settings(BaseSettings):
         default=None, description="signs session tokens; unset = a random secret in DATA_DIR/auth_secret"
     )
     token_ttl_s: int = 8 * 3600
+    # Sign-in lock-out: more failed attempts than these within the window lock the user name (or the
+    # client address) for the lock-out period, across every server process (the counts are in the database).
+    login_max_failures: int = Field(default=5, ge=1, description="per user name, within the window")
+    login_max_failures_per_ip: int = Field(
+        default=50, ge=1, description="per client address (many customers may share one), within the window"
+    )
+    login_failure_window_s: int = Field(default=900, ge=1)
+    login_lockout_s: int = Field(default=900, ge=1)
     max_message_chars: int = 2000
     widget_allowed_origins: list[str] = Field(
         default_factory=list, description="origins of bank pages that embed the widget (CORS); JSON list"

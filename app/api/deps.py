@@ -8,6 +8,7 @@ from fastapi import Depends, Header, HTTPException, Request
 
 from app.runtime import AppRuntime
 from finagent.auth import AuthError, Principal, read_token
+from finagent.login_throttle import LoginThrottle
 
 
 def get_runtime(request: Request) -> AppRuntime:
@@ -21,8 +22,21 @@ def get_auth_secret(request: Request) -> str:
     return secret
 
 
+def get_login_throttle(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle = request.app.state.login_throttle
+    return throttle
+
+
+def client_address(request: Request) -> str:
+    """The caller's address as the server saw it (behind a proxy, uvicorn's FORWARDED_ALLOW_IPS decides
+    whether X-Forwarded-For is believed)."""
+    return request.client.host if request.client else "unknown"
+
+
 RuntimeDep = Annotated[AppRuntime, Depends(get_runtime)]
 AuthSecretDep = Annotated[str, Depends(get_auth_secret)]
+LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+ClientAddressDep = Annotated[str, Depends(client_address)]
 
 
 def current_principal(
