@@ -11,6 +11,10 @@ that must not contain any (identifiers such as a user name or a reason code).
 from __future__ import annotations
 
 import unicodedata
+from functools import partial
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 # Categories removed: Cc controls, Cf format characters (bidi embeddings, overrides and isolates
 # U+202A-202E and U+2066-2069, the marks U+200E/200F and U+061C, zero-width space/joiners U+200B-200D,
@@ -63,3 +67,18 @@ def hidden_characters(text: str, *, multiline: bool = False) -> list[str]:
         if char not in allowed and (char in _LINE_BREAKS or char == "\t" or _is_hidden(char)):
             found.setdefault(f"U+{ord(char):04X}", None)
     return list(found)
+
+
+def refuse_hidden(text: str) -> str:
+    """`text` unchanged, or ValueError naming the hidden characters: for identifiers, where a removed
+    character would make the value silently mean another one."""
+    hidden = hidden_characters(text)
+    if hidden:
+        raise ValueError(f"contains invisible or control characters ({', '.join(hidden)})")
+    return text
+
+
+# Field types for pydantic models: a name or another one-line value, a free text, an identifier.
+VisibleLine = Annotated[str, AfterValidator(clean_text)]
+VisibleText = Annotated[str, AfterValidator(partial(clean_text, multiline=True))]
+PlainIdentifier = Annotated[str, AfterValidator(refuse_hidden)]

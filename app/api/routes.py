@@ -25,18 +25,25 @@ from finagent import audit
 from finagent.auth import Principal, check_password, issue_token
 from finagent.metrics import CHAT_EVENTS
 from finagent.models import AuditEntry, User
+from finagent.sanitize import PlainIdentifier, VisibleText
 
 router = APIRouter(prefix="/api")
 
 
+# Hidden characters (finagent.sanitize): an identifier that holds one is refused with 422, since
+# dropping it could make the value mean another; free text has them removed, since a customer or an
+# officer who pasted text loses nothing visible, and what is stored, confirmed and approved is then
+# exactly what everyone sees.
+
+
 class LoginIn(BaseModel):
-    username: str = Field(max_length=64)
-    password: str = Field(max_length=256)
+    username: PlainIdentifier = Field(max_length=64)
+    password: str = Field(max_length=256)  # never shown, compared as typed
 
 
 class ChatIn(BaseModel):
     thread_id: str | None = Field(default=None, max_length=64)
-    message: str
+    message: VisibleText
 
 
 class ConfirmIn(BaseModel):
@@ -47,8 +54,8 @@ class ConfirmIn(BaseModel):
 
 class DecisionIn(BaseModel):
     decision: Literal["approve", "reject"]
-    reason_code: str = Field(default="", max_length=64)
-    note: str = Field(default="", max_length=2000)
+    reason_code: PlainIdentifier = Field(default="", max_length=64)
+    note: VisibleText = Field(default="", max_length=2000)
 
 
 def sse(events: AsyncIterator[tuple[str, dict[str, Any]]]) -> StreamingResponse:

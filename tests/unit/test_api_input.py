@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import ROOT
-from tests.unit.conftest import AppFactory, login
+from tests.unit.conftest import AppFactory, confirm, login, say
 
 
 @pytest.mark.parametrize(
@@ -99,3 +99,91 @@ def test_every_demo_user_can_sign_in_with_the_readme_password(make_client: AppFa
         assert r.status_code == 200
         assert (r.json()["role"], r.json()["subject"]) == (role, subject)
         assert f"`{username}` / `{password}`" in (ROOT / "README.md").read_text()
+
+
+BIDI_PAYEE = "Acme\u202e Trading\u202c GmbH"  # shows "Trading" reversed
+TRANSFER_20K = {  # the model's slots for the message below, as the customer sees it
+    "amount": 20000,
+    "currency": "EUR",
+    "payee_name": "Acme Trading GmbH",
+    "payee_iban": "DE75512108001245126199",
+    "reference": None,
+}
+
+
+def test_hidden_characters_are_removed_from_the_chat_message_before_anything_sees_it(
+    make_client: AppFactory,
+) -> None:
+    client = make_client()
+    alice = login(client, "alice")
+    _, msg = say(client, alice, "what is the best\u200b crypto\u00adcurrency\u202e to buy?\u202c")
+    assert msg["status"] == "no_answer" and client.model.calls == []
+    clean = "what is the best cryptocurrency to buy?"
+    thread = client.get(f"/api/threads/{msg['thread_id']}", headers=alice).json()
+    assert thread["messages"][0]["content"] == clean
+    assert client.get("/api/threads", headers=alice).json()[0]["title"] == clean
+    received = [
+        e
+        for e in client.get("/api/audit", headers=login(client, "ana")).json()
+        if e["kind"] == "message.received"
+    ]
+    assert [e["payload"]["content"] for e in received] == [clean]
+
+
+def test_a_message_of_only_invisible_characters_is_refused_and_stores_nothing(
+    make_client: AppFactory,
+) -> None:
+    client = make_client()
+    alice = login(client, "alice")
+    r = client.post("/api/chat", json={"message": "\u202e\u200b\ufeff \u2066"}, headers=alice)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
+    assert client.get("/api/threads", headers=alice).json() == []
+
+
+def test_a_user_name_with_hidden_characters_is_refused(make_client: AppFactory) -> None:
+    client = make_client()
+    r = client.post("/api/auth/login", json={"username": "ali\u200bce", "password": "alice-demo"})
+    assert r.status_code == 422
+    assert r.json()["error"] == {
+        "code": "invalid_request",
+        "message": "username: Value error, contains invisible or control characters (U+200B)",
+    }
+
+
+def test_the_officer_approves_what_the_customer_saw_without_hidden_characters(
+    make_client: AppFactory,
+) -> None:
+    client = make_client(TRANSFER_20K)
+    alice = login(client, "alice")
+    _, proposal = say(client, alice, f"send 20000 EUR to {BIDI_PAYEE} DE75512108001245126199")
+    confirm(client, alice, proposal["thread_id"], proposal["action"]["action_id"])
+    ana = login(client, "ana")
+    item_id = client.get("/api/approvals", headers=ana).json()[0]["id"]
+    detail = client.get(f"/api/approvals/{item_id}", headers=ana).json()
+    assert detail["conversation"][0]["content"] == (
+        "send 20000 EUR to Acme Trading GmbH DE75512108001245126199"
+    )
+    assert client.post(f"/api/approvals/{item_id}/claim", headers=ana).status_code == 200
+
+    hidden_code = client.post(
+        f"/api/approvals/{item_id}/decision",
+        json={"decision": "reject", "reason_code": "AML_CONCERN\u202e", "note": "x"},
+        headers=ana,
+    )
+    assert hidden_code.status_code == 422
+    assert "reason_code" in hidden_code.json()["error"]["message"]
+    assert client.get(f"/api/approvals/{item_id}", headers=ana).json()["decisions"] == []
+
+    r = client.post(
+        f"/api/approvals/{item_id}/decision",
+        json={
+            "decision": "reject",
+            "reason_code": "AML_CONCERN",
+            "note": "payee\u202e 0021 RUE\u202c\r\nline 2",
+        },
+        headers=ana,
+    )
+    assert r.status_code == 200
+    assert r.json()["decisions"][0]["note"] == "payee 0021 RUE\nline 2"
+    rejected = [e for e in client.get("/api/audit", headers=ana).json() if e["kind"] == "approval.reject"]
+    assert rejected[0]["payload"]["note"] == "payee 0021 RUE\nline 2"

@@ -7,8 +7,9 @@ import unicodedata
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
 
-from finagent.sanitize import clean_text, hidden_characters
+from finagent.sanitize import PlainIdentifier, VisibleLine, VisibleText, clean_text, hidden_characters
 
 BIDI_CONTROLS = [
     *(chr(c) for c in range(0x202A, 0x202F)),
@@ -84,3 +85,16 @@ def test_multiline_clean_text_keeps_only_newline_and_tab_controls(text: str) -> 
     cleaned = clean_text(text, multiline=True)
     assert {c for c in cleaned if unicodedata.category(c) == "Cc"} <= {"\n", "\t"}
     assert clean_text(cleaned, multiline=True) == cleaned
+
+
+class _Slots(BaseModel):
+    payee: VisibleLine
+    note: VisibleText
+    code: PlainIdentifier
+
+
+def test_field_types_clean_names_and_texts_and_refuse_hidden_identifiers() -> None:
+    slots = _Slots(payee="Mietservice Nord\u202e 0021 RUE\u202c", note="a\u200b\r\nb", code="OTHER")
+    assert (slots.payee, slots.note, slots.code) == ("Mietservice Nord 0021 RUE", "a\nb", "OTHER")
+    with pytest.raises(ValidationError, match=r"invisible or control characters \(U\+202E\)"):
+        _Slots(payee="x", note="y", code="OTHER\u202e")
