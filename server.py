@@ -13,13 +13,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from starlette.exceptions import HTTPException
 
 from app.api.middleware import BodyLimit, security_headers
 from app.api.routes import router
@@ -80,12 +81,15 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
         ).observe(time.perf_counter() - started)
         return response
 
-    @app.exception_handler(HTTPException)
+    @app.exception_handler(HTTPException)  # Starlette's: also unknown paths, methods and undecodable bodies
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's only 400: a body that is not UTF-8 text
+            return _error(400, "malformed_json", "the request body is not valid JSON")
         codes = {
             401: "unauthorized",
             403: "forbidden",
             404: "not_found",
+            405: "method_not_allowed",
             409: "conflict",
             422: "invalid_request",
             429: "too_many_attempts",
@@ -99,7 +103,7 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
         first = exc.errors()[0] if exc.errors() else {}
         if first.get("type") == "json_invalid":
             return _error(400, "malformed_json", "the request body is not valid JSON")
-        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
         return _error(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
 
     @app.exception_handler(InputError)

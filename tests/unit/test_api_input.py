@@ -187,3 +187,42 @@ def test_the_officer_approves_what_the_customer_saw_without_hidden_characters(
     assert r.json()["decisions"][0]["note"] == "payee 0021 RUE\nline 2"
     rejected = [e for e in client.get("/api/audit", headers=ana).json() if e["kind"] == "approval.reject"]
     assert rejected[0]["payload"]["note"] == "payee 0021 RUE\nline 2"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "code", "message"),
+    [
+        (
+            b'{"message": "\xff\xfe"}',
+            "application/json",
+            400,
+            "malformed_json",
+            "the request body is not valid JSON",
+        ),
+        (
+            b'{"message": "hello"}',
+            "text/plain",
+            422,
+            "invalid_request",
+            "body: Input should be a valid dictionary",
+        ),
+        (b"", "application/json", 422, "invalid_request", "body: Field required"),
+    ],
+)
+def test_undecodable_or_mislabelled_bodies_get_the_error_shape_and_store_nothing(
+    make_client: AppFactory, body: bytes, content_type: str, status: int, code: str, message: str
+) -> None:
+    client = make_client()
+    alice = login(client, "alice")
+    r = client.post("/api/chat", content=body, headers=alice | {"Content-Type": content_type})
+    assert r.status_code == status
+    assert r.json()["error"]["code"] == code
+    assert r.json()["error"]["message"].startswith(message)
+    assert client.get("/api/threads", headers=alice).json() == []
+
+
+def test_unknown_paths_and_methods_get_the_error_shape(make_client: AppFactory) -> None:
+    client = make_client()
+    assert client.get("/api/nothing-here").json()["error"]["code"] == "not_found"
+    r = client.get("/api/chat")
+    assert (r.status_code, r.json()["error"]["code"]) == (405, "method_not_allowed")
