@@ -278,6 +278,10 @@ class ProhibitedClaimRule(RuleBase):
     negation_inside_voids: bool = Field(
         default=False, description="also void a hit that contains a negation ('returns are not guaranteed')"
     )
+    reported_speech_voids: bool = Field(
+        default=False,
+        description="void a hit reported as another's, in a warning ('adverts that promise ... are scams')",
+    )
 
 
 class DisclosureItem(_Strict):

@@ -20,6 +20,7 @@ from policies.schema import PiiRule, ProhibitedClaimRule, RequiredDisclosureRule
 from policies.verdict import Decision, Verdict
 from tools.pii import DETECTORS, PiiSpan
 from tools.policy_engine import PolicyEngine
+from tools.reported_speech import is_reported
 from tools.screening import reason
 
 _CONTRACTIONS = [
@@ -83,13 +84,23 @@ def find_claims(rule: ProhibitedClaimRule, text: str) -> list[str]:
     compiled = _compile(tuple(rule.patterns), tuple(rule.negations))
     hits = []
     for pattern in compiled.patterns:
-        for m in pattern.finditer(text):
-            inner = m.group()
-            if rule.negation_inside_voids and any(n.search(inner) for n in compiled.negations):
-                continue  # "payouts are not guaranteed", "returns are no guarantee of ..."
-            if not _negated(text, m.start(), compiled.negations):
-                hits.append(inner)
+        pos = 0
+        while m := pattern.search(text, pos):
+            if _void(rule, compiled, text, m):
+                pos = m.start() + 1  # a claim of ours may start inside a voided match
+                continue
+            hits.append(m.group())
+            pos = max(m.end(), m.start() + 1)
     return hits
+
+
+def _void(rule: ProhibitedClaimRule, compiled: _Compiled, text: str, m: re.Match[str]) -> bool:
+    if rule.negation_inside_voids and any(n.search(m.group()) for n in compiled.negations):
+        return True  # "payouts are not guaranteed", "returns are no guarantee of ..."
+    if _negated(text, m.start(), compiled.negations):
+        return True
+    # "scammers promise guaranteed returns", "谁承诺保本就是骗子"
+    return rule.reported_speech_voids and is_reported(text, m.start(), m.end())
 
 
 def _mentions(rule: RequiredDisclosureRule, text: str) -> list[str]:

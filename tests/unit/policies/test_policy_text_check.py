@@ -118,6 +118,45 @@ def test_honest_risk_statements_pass(engine: PolicyEngine, text: str) -> None:
     assert check_outgoing_text(text, engine=engine).verdict.decision == Decision.ALLOW
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Adverts that promise guaranteed returns are scams.",
+        "Anyone who promises you guaranteed returns is lying to you.",
+        "Be wary of anyone offering risk-free investments.",
+        "Scammers claim their coins can't lose.",
+        "If a caller, however friendly, guarantees you'll double your money, hang up.",
+        "Promises of guaranteed returns, however convincing, are a hallmark of fraud.",
+        "Fraudsters will ask you to send them your PIN.",
+        "谁承诺保本就是骗子。",
+        "警惕所谓保本高收益的理财产品。",
+        "不要相信任何声称稳赚不赔的投资。",
+        "有人说这只币只涨不跌，那是骗局。",
+    ],
+)
+def test_warnings_that_report_a_claim_pass(engine: PolicyEngine, text: str) -> None:
+    assert check_outgoing_text(text, engine=engine).findings == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We promise guaranteed returns.",
+        "This fund guarantees 5 %.",
+        "Unlike scammers who promise guaranteed returns, we guarantee 5%.",
+        "Scammers promise guaranteed returns, but our fund really is risk-free.",
+        "Be careful with crypto, this fund cannot lose.",
+        "Don't believe anyone who says you can't lose, but with us you really can't lose.",
+        "Our fund guarantees 5%, no scam.",
+        "我们承诺保本保收益。",
+        "骗子才说稳赚不赔，但我们的基金真的保本。",
+        "这只基金稳赚不赔，不是骗局。",
+    ],
+)
+def test_our_own_claims_in_the_same_shape_are_blocked(engine: PolicyEngine, text: str) -> None:
+    assert check_outgoing_text(text, engine=engine).verdict.decision == Decision.BLOCK
+
+
 def test_redaction_masks_card_and_iban(engine: PolicyEngine) -> None:
     result = check_outgoing_text("Card 4539 1488 0343 6467 and DE89370400440532013000.", engine=engine)
     assert "4539 1488" not in result.redacted_text and "DE8937" not in result.redacted_text
