@@ -299,7 +299,17 @@ class RequiredDisclosureRule(RuleBase):
 class PiiRule(RuleBase):
     kind: Literal["pii"]
     judges_actions: ClassVar[bool] = False
-    detector: Literal["iban", "payment_card", "cn_resident_id", "email", "secret", "passport"]
+    detector: Literal[
+        "iban",
+        "payment_card",
+        "cn_resident_id",
+        "email",
+        "secret",
+        "passport",
+        "card_security_code",
+        "national_id",
+        "third_party",
+    ]
     allow: list[str] = Field(default_factory=list, description="values never treated as leaks")
 
 

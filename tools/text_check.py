@@ -86,21 +86,19 @@ def find_claims(rule: ProhibitedClaimRule, text: str) -> list[str]:
     for pattern in compiled.patterns:
         pos = 0
         while m := pattern.search(text, pos):
-            if _void(rule, compiled, text, m):
-                pos = m.start() + 1  # a claim of ours may start inside a voided match
-                continue
-            hits.append(m.group())
             pos = max(m.end(), m.start() + 1)
+            inner = m.group()
+            if rule.negation_inside_voids and any(n.search(inner) for n in compiled.negations):
+                continue  # "payouts are not guaranteed", "returns are no guarantee of ..."
+            if _negated(text, m.start(), compiled.negations):
+                continue  # the negation covers the rest of the match too
+            if rule.reported_speech_voids and is_reported(text, m.start(), m.end()):
+                # "scammers promise guaranteed returns", "谁承诺保本就是骗子"; a claim of ours may
+                # start inside the reported one ("..., we guarantee 5%"), so look again from here.
+                pos = m.start() + 1
+                continue
+            hits.append(inner)
     return hits
-
-
-def _void(rule: ProhibitedClaimRule, compiled: _Compiled, text: str, m: re.Match[str]) -> bool:
-    if rule.negation_inside_voids and any(n.search(m.group()) for n in compiled.negations):
-        return True  # "payouts are not guaranteed", "returns are no guarantee of ..."
-    if _negated(text, m.start(), compiled.negations):
-        return True
-    # "scammers promise guaranteed returns", "谁承诺保本就是骗子"
-    return rule.reported_speech_voids and is_reported(text, m.start(), m.end())
 
 
 def _mentions(rule: RequiredDisclosureRule, text: str) -> list[str]:
