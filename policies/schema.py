@@ -286,7 +286,11 @@ class ProhibitedClaimRule(RuleBase):
 
 class DisclosureItem(_Strict):
     name: str
-    patterns: list[str] = Field(min_length=1)
+    patterns: list[str] = Field(min_length=1, description="regexes: any one shows the reply already says it")
+    text: CustomerText = Field(
+        description="the sentence the compliance step appends when the reply lacks it (en, zh); it must "
+        "match one of the patterns"
+    )
 
 
 class RequiredDisclosureRule(RuleBase):

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from policies.schema import PiiRule, ProhibitedClaimRule, RequiredDisclosureRule
+from policies.schema import DisclosureItem, PiiRule, ProhibitedClaimRule, RequiredDisclosureRule
 from policies.verdict import Decision, Verdict
 from tools.pii import DETECTORS, PiiSpan
 from tools.policy_engine import PolicyEngine
@@ -101,12 +101,42 @@ def find_claims(rule: ProhibitedClaimRule, text: str) -> list[str]:
     return hits
 
 
+def _says(item: DisclosureItem, norm: str) -> bool:
+    return any(p.search(norm) for p in _compile(tuple(item.patterns)).patterns)
+
+
 def _mentions(rule: RequiredDisclosureRule, text: str) -> list[str]:
-    missing = []
-    for item in rule.disclosures:
-        if not any(p.search(text) for p in _compile(tuple(item.patterns)).patterns):
-            missing.append(item.name)
-    return missing
+    return [item.name for item in rule.disclosures if not _says(item, text)]
+
+
+def _default_engine() -> PolicyEngine:
+    from finagent.settings import get_settings
+    from tools.policy_engine import get_engine
+
+    return get_engine(get_settings().policy_dir)
+
+
+def required_disclosures(
+    text: str, product_types: Sequence[str], language: str, *, engine: PolicyEngine | None = None
+) -> list[str]:
+    """The pack's disclosure sentences, in the reply language, that ``text`` does not already make
+    for these product types: for the compliance step to append, so the model never writes them.
+
+    Each sentence appears once, even when two product types need it (fund and portfolio both want
+    the past-performance warning), in the order of the pack, whatever the order of product_types.
+    """
+    engine = engine or _default_engine()
+    norm = normalise(text)
+    wanted = {p.casefold() for p in product_types}
+    sentences: list[str] = []
+    for rule in engine.policies.of_kind(RequiredDisclosureRule):
+        if rule.product_type.casefold() not in wanted:
+            continue
+        for item in rule.disclosures:
+            sentence = item.text.get(language)
+            if not _says(item, norm) and sentence not in sentences:
+                sentences.append(sentence)
+    return sentences
 
 
 def _redact(text: str, spans: list[PiiSpan]) -> str:
@@ -119,11 +149,7 @@ def check_outgoing_text(
     text: str, *, product_types: Sequence[str] = (), engine: PolicyEngine | None = None
 ) -> TextCheck:
     """Check a reply before it is sent. BLOCK means: do not send this text as it is."""
-    if engine is None:
-        from finagent.settings import get_settings
-        from tools.policy_engine import get_engine
-
-        engine = get_engine(get_settings().policy_dir)
+    engine = engine or _default_engine()
     policies = engine.policies
     norm = normalise(text)
     reasons, findings = [], []
