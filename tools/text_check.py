@@ -2,7 +2,9 @@
 
 Runs on every reply before the customer sees it. Claims are matched on normalised text with
 patterns over meaning ("cannot lose", "no way it drops", "稳赚不赔"), and a claim is void when a
-negation sits right before it ("not risk-free", "不保本"), so honest risk warnings pass.
+negation sits right before it ("not risk-free", "不保本") or, where the rule allows, when it is
+reported in a warning ("adverts that promise guaranteed returns are scams"), so honest risk and
+scam warnings pass. ``required_disclosures`` gives the pack's disclosure sentences a reply lacks.
 """
 
 from __future__ import annotations
