@@ -207,10 +207,3 @@ def _dedupe(spans: list[PiiSpan]) -> list[PiiSpan]:
         if not kept or span.start >= kept[-1].end:
             kept.append(span)
     return kept
-
-
-def required_disclosures(
-    text: str, product_types: Sequence[str], language: str, *, engine: PolicyEngine | None = None
-) -> list[str]:
-    """TEMPORARY until the policy branch lands: the disclosure texts are not in the pack yet."""
-    return []
