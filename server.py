@@ -13,25 +13,27 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from starlette.exceptions import HTTPException
 
+from app.api.middleware import BodyLimit, security_headers
 from app.api.routes import router
 from app.approvals import ApprovalConflict, ApprovalForbidden, resume_unfinished
 from app.conversations import InputError, NotFound
 from app.runtime import open_runtime
+from finagent.auth import session_secret
+from finagent.login_throttle import LoginThrottle
 from finagent.metrics import HTTP_LATENCY
 from finagent.settings import Settings, get_settings
 
 WEB = Path(__file__).resolve().parent / "web"
 MAX_BODY_BYTES = 64 * 1024
-# The front-ends load nothing from elsewhere and run no inline script; the widget may call a configured API.
-CSP = "default-src 'self'; connect-src 'self' *; img-src 'self' data:; frame-ancestors *"
 log = logging.getLogger("finagent.server")
 
 
@@ -45,8 +47,10 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.auth_secret = await asyncio.to_thread(session_secret, settings)
         async with open_runtime(settings, **runtime_overrides) as rt:
             app.state.runtime = rt
+            app.state.login_throttle = LoginThrottle.from_settings(rt.sessions, settings)
             resumed = await resume_unfinished(rt)
             if resumed:
                 log.warning("resumed %d approved actions left unfinished by a previous process", resumed)
@@ -54,6 +58,8 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
 
     app = FastAPI(title="finagent", version="0.1.0", lifespan=lifespan)
     app.include_router(router)
+    # Innermost, so that a 413 still passes through CORS and gets the security headers.
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     if settings.widget_allowed_origins:  # bank pages on other origins that embed the widget
         app.add_middleware(
             CORSMiddleware,
@@ -63,40 +69,41 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
         )
 
     @app.middleware("http")
-    async def limits_and_metrics(
+    async def headers_and_metrics(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return _error(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes")
         started = time.perf_counter()
         response = await call_next(request)
-        if request.url.path.startswith(("/widget", "/console")):
-            response.headers["Content-Security-Policy"] = CSP
-            response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers.update(security_headers(request.url.path, settings.widget_allowed_origins))
         route = request.scope.get("route")
         HTTP_LATENCY.labels(
             request.method, getattr(route, "path", "unmatched"), response.status_code
         ).observe(time.perf_counter() - started)
         return response
 
-    @app.exception_handler(HTTPException)
+    @app.exception_handler(HTTPException)  # Starlette's: also unknown paths, methods and undecodable bodies
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's only 400: a body that is not UTF-8 text
+            return _error(400, "malformed_json", "the request body is not valid JSON")
         codes = {
             401: "unauthorized",
             403: "forbidden",
             404: "not_found",
+            405: "method_not_allowed",
             409: "conflict",
             422: "invalid_request",
+            429: "too_many_attempts",
         }
-        return _error(exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail))
+        response = _error(exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail))
+        response.headers.update(exc.headers or {})  # Retry-After on a 429
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         if first.get("type") == "json_invalid":
             return _error(400, "malformed_json", "the request body is not valid JSON")
-        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
         return _error(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
 
     @app.exception_handler(InputError)

@@ -15,6 +15,7 @@ from agents.language import say
 from agents.state import ConversationState
 from finagent import audit
 from finagent.models import Action
+from finagent.sanitize import clean_text
 from policies.verdict import Decision, Verdict
 
 
@@ -46,9 +47,9 @@ async def record_proposal(
                 customer_id=state["customer_id"],
                 type=action_type,
                 args=args,
-                summary=summary,
+                summary=clean_text(summary),  # what the customer confirms and the officer approves
                 verdict=verdict.model_dump(mode="json"),
-                rationale=rationale,
+                rationale=clean_text(rationale, multiline=True),
                 status="blocked" if blocked else "confirm",
             )
         )

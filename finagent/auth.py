@@ -6,12 +6,20 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
+import os
 import secrets
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
+from finagent.settings import Settings
+
 Role = Literal["customer", "officer"]
+SECRET_FILE = "auth_secret"  # noqa: S105 - a file name under DATA_DIR, used when AUTH_SECRET is unset
+log = logging.getLogger(__name__)
 
 
 class AuthError(Exception):
@@ -25,21 +33,79 @@ class Principal:
     display_name: str
 
 
+# Checked when a user name is unknown, so that signing in as a name that does not exist costs the same
+# one scrypt derivation as a wrong password: the answer's timing does not tell which names exist.
+_NO_SUCH_USER = (bytes(16), bytes(64))
+
+
+def _derive(password: str, salt: bytes) -> bytes:
+    return hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+
+
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
     salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt${salt.hex()}${digest.hex()}"
+    return f"scrypt${salt.hex()}${_derive(password, salt).hex()}"
 
 
-def check_password(password: str, stored: str) -> bool:
+def _parse(stored: str) -> tuple[bytes, bytes] | None:
     try:
         scheme, salt_hex, digest_hex = stored.split("$")
+        if scheme == "scrypt":
+            return bytes.fromhex(salt_hex), bytes.fromhex(digest_hex)
     except ValueError:
-        return False
-    if scheme != "scrypt":
-        return False
-    candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt_hex), n=2**14, r=8, p=1)
-    return hmac.compare_digest(candidate.hex(), digest_hex)
+        pass
+    return None
+
+
+def check_password(password: str, stored: str | None) -> bool:
+    """Whether `password` matches the `stored` hash; None means no such user (always False).
+
+    Derives exactly one scrypt hash in every case, unknown user and unreadable hash included. CPU-bound
+    (tens of milliseconds): call it off the event loop.
+    """
+    parsed = _parse(stored) if stored else None
+    salt, digest = parsed or _NO_SUCH_USER
+    candidate = _derive(password, salt)
+    return parsed is not None and hmac.compare_digest(candidate, digest)
+
+
+def session_secret(settings: Settings) -> str:
+    """The key that signs session tokens: AUTH_SECRET, else this installation's own random secret.
+
+    Settings refuses to start production without AUTH_SECRET (every server process must share it) and
+    refuses the value once published in the source; a development install gets a secret no one else has.
+    """
+    if settings.auth_secret is not None and settings.auth_secret.get_secret_value():
+        return settings.auth_secret.get_secret_value()
+    return read_or_create_secret(settings.data_dir / SECRET_FILE)
+
+
+def read_or_create_secret(path: Path) -> str:
+    """A random secret kept in `path`, readable by its owner only; made on first use, then reused.
+
+    Written to a private temporary file and linked into place, so a second process starting at the
+    same moment either wins the link or reads the complete secret, never an empty file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            os.unlink(tmp)
+    if path.stat().st_mode & 0o077:
+        log.warning("%s was readable by others; tightened to 0600 (rotate it if it may have leaked)", path)
+        os.chmod(path, 0o600)
+    secret = path.read_text().strip()
+    if len(secret) < 32:
+        raise AuthError(f"{path} holds no usable secret; delete it and a new one will be made")
+    return secret
 
 
 def _b64(data: bytes) -> str:

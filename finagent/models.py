@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import Date
 
@@ -179,3 +179,14 @@ class AuditEntry(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class LoginCounter(Base):
+    """Sign-in attempts per user name or client address in the current window, shared by every server
+    process (finagent.login_throttle). Times are Unix seconds: the rows are compared, never shown."""
+
+    __tablename__ = "login_counters"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)  # "user:<name>" | "ip:<address>"
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[float] = mapped_column(Float, index=True)
+    locked_until: Mapped[float] = mapped_column(Float, default=0.0)

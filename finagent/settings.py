@@ -6,15 +6,21 @@ Every setting is an environment variable of the same name in upper case (``LLM_B
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEV_AUTH_SECRET = "dev-only-insecure-secret"  # noqa: S105 - refused outside development
+# Once the default, and published here: anyone could sign an officer's token with it. Accepted only in
+# tests; without AUTH_SECRET, an installation signs with its own random secret (finagent.auth).
+DEV_AUTH_SECRET = "dev-only-insecure-secret"  # noqa: S105 - refused outside tests
+MIN_AUTH_SECRET_CHARS = 32
+# scheme://host[:port] as a browser sends it in Origin: no path, no wildcard, nothing a header splits on.
+_ORIGIN = re.compile(r"https?://([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?")
 
 
 class Settings(BaseSettings):
@@ -70,8 +76,18 @@ class Settings(BaseSettings):
     # Web server
     host: str = "127.0.0.1"
     port: int = 8000
-    auth_secret: SecretStr = SecretStr(DEV_AUTH_SECRET)
+    auth_secret: SecretStr | None = Field(
+        default=None, description="signs session tokens; unset = a random secret in DATA_DIR/auth_secret"
+    )
     token_ttl_s: int = 8 * 3600
+    # Sign-in lock-out: more failed attempts than these within the window lock the user name (or the
+    # client address) for the lock-out period, across every server process (the counts are in the database).
+    login_max_failures: int = Field(default=5, ge=1, description="per user name, within the window")
+    login_max_failures_per_ip: int = Field(
+        default=50, ge=1, description="per client address (many customers may share one), within the window"
+    )
+    login_failure_window_s: int = Field(default=900, ge=1)
+    login_lockout_s: int = Field(default=900, ge=1)
     max_message_chars: int = 2000
     widget_allowed_origins: list[str] = Field(
         default_factory=list, description="origins of bank pages that embed the widget (CORS); JSON list"
@@ -80,11 +96,36 @@ class Settings(BaseSettings):
 
     redis_url: str | None = None
 
+    @field_validator("widget_allowed_origins")
+    @classmethod
+    def _origins_only(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: write scheme://host[:port], e.g. https://bank.example, "
+                    "with no path, trailing slash or wildcard"
+                )
+        return origins
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_secret(self) -> Settings:
+        secret = self.auth_secret.get_secret_value() if self.auth_secret is not None else None
+        if self.environment == "test" or secret is None:
+            return self
+        if secret == DEV_AUTH_SECRET:
+            raise ValueError(
+                "AUTH_SECRET is the development value published in finagent's source; "
+                "set a random one, or unset it and the installation makes its own"
+            )
+        if len(secret) < MIN_AUTH_SECRET_CHARS:
+            raise ValueError(f"AUTH_SECRET must be at least {MIN_AUTH_SECRET_CHARS} characters")
+        return self
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.environment == "production":
-            if self.auth_secret.get_secret_value() == DEV_AUTH_SECRET:
-                raise ValueError("AUTH_SECRET must be set to a real secret in production")
+            if self.auth_secret is None:
+                raise ValueError("AUTH_SECRET must be set in production, the same for every server process")
             if self.llm_base_url is None:
                 raise ValueError("LLM_BASE_URL must point at the production vLLM in production")
             if self.seed_demo_data:

@@ -278,11 +278,19 @@ class ProhibitedClaimRule(RuleBase):
     negation_inside_voids: bool = Field(
         default=False, description="also void a hit that contains a negation ('returns are not guaranteed')"
     )
+    reported_speech_voids: bool = Field(
+        default=False,
+        description="void a hit reported as another's, in a warning ('adverts that promise ... are scams')",
+    )
 
 
 class DisclosureItem(_Strict):
     name: str
-    patterns: list[str] = Field(min_length=1)
+    patterns: list[str] = Field(min_length=1, description="regexes: any one shows the reply already says it")
+    text: CustomerText = Field(
+        description="the sentence the compliance step appends when the reply lacks it (en, zh); it must "
+        "match one of the patterns"
+    )
 
 
 class RequiredDisclosureRule(RuleBase):
@@ -295,7 +303,17 @@ class RequiredDisclosureRule(RuleBase):
 class PiiRule(RuleBase):
     kind: Literal["pii"]
     judges_actions: ClassVar[bool] = False
-    detector: Literal["iban", "payment_card", "cn_resident_id", "email", "secret", "passport"]
+    detector: Literal[
+        "iban",
+        "payment_card",
+        "cn_resident_id",
+        "email",
+        "secret",
+        "passport",
+        "card_security_code",
+        "national_id",
+        "third_party",
+    ]
     allow: list[str] = Field(default_factory=list, description="values never treated as leaks")
 
 

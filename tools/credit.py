@@ -96,12 +96,17 @@ def score_attributes(card: Scorecard, attributes: dict[str, str | float]) -> lis
     return out
 
 
+def credit_score(card: Scorecard, attributes: dict[str, str | float]) -> tuple[float, list[AttributePoints]]:
+    """The score (points summed, one decimal; higher is better) and the points behind it."""
+    points = score_attributes(card, attributes)
+    return round(sum(p.points for p in points), 1), points
+
+
 def assess_credit(application: CreditApplication, engine: PolicyEngine) -> CreditAssessment:
     policies = engine.policies
     cutoff = policies.of_kind(ScorecardCutoffRule)[0]
     card = load_scorecard(cutoff.model_version)
-    points = score_attributes(card, application.attributes)
-    score = round(sum(p.points for p in points), 1)
+    score, points = credit_score(card, application.attributes)
     pd = 1 / (1 + math.exp((score - card.offset) / card.factor))
     worst = sorted(points, key=lambda p: p.shortfall, reverse=True)[: cutoff.reason_codes_shown]
     codes = [f"{p.attribute.upper()}={p.value}" for p in worst if p.shortfall > 0]

@@ -2,7 +2,9 @@
 
 Runs on every reply before the customer sees it. Claims are matched on normalised text with
 patterns over meaning ("cannot lose", "no way it drops", "稳赚不赔"), and a claim is void when a
-negation sits right before it ("not risk-free", "不保本"), so honest risk warnings pass.
+negation sits right before it ("not risk-free", "不保本") or, where the rule allows, when it is
+reported in a warning ("adverts that promise guaranteed returns are scams"), so honest risk and
+scam warnings pass. ``required_disclosures`` gives the pack's disclosure sentences a reply lacks.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from policies.schema import PiiRule, ProhibitedClaimRule, RequiredDisclosureRule
+from policies.schema import DisclosureItem, PiiRule, ProhibitedClaimRule, RequiredDisclosureRule
 from policies.verdict import Decision, Verdict
 from tools.pii import DETECTORS, PiiSpan
 from tools.policy_engine import PolicyEngine
+from tools.reported_speech import is_reported
 from tools.screening import reason
 
 _CONTRACTIONS = [
@@ -83,21 +86,59 @@ def find_claims(rule: ProhibitedClaimRule, text: str) -> list[str]:
     compiled = _compile(tuple(rule.patterns), tuple(rule.negations))
     hits = []
     for pattern in compiled.patterns:
-        for m in pattern.finditer(text):
+        pos = 0
+        while m := pattern.search(text, pos):
+            pos = max(m.end(), m.start() + 1)
             inner = m.group()
             if rule.negation_inside_voids and any(n.search(inner) for n in compiled.negations):
                 continue  # "payouts are not guaranteed", "returns are no guarantee of ..."
-            if not _negated(text, m.start(), compiled.negations):
-                hits.append(inner)
+            if _negated(text, m.start(), compiled.negations):
+                continue  # the negation covers the rest of the match too
+            if rule.reported_speech_voids and is_reported(text, m.start(), m.end()):
+                # "scammers promise guaranteed returns", "谁承诺保本就是骗子"; a claim of ours may
+                # start inside the reported one ("..., we guarantee 5%"), so look again from here.
+                pos = m.start() + 1
+                continue
+            hits.append(inner)
     return hits
 
 
+def _says(item: DisclosureItem, norm: str) -> bool:
+    return any(p.search(norm) for p in _compile(tuple(item.patterns)).patterns)
+
+
 def _mentions(rule: RequiredDisclosureRule, text: str) -> list[str]:
-    missing = []
-    for item in rule.disclosures:
-        if not any(p.search(text) for p in _compile(tuple(item.patterns)).patterns):
-            missing.append(item.name)
-    return missing
+    return [item.name for item in rule.disclosures if not _says(item, text)]
+
+
+def _default_engine() -> PolicyEngine:
+    from finagent.settings import get_settings
+    from tools.policy_engine import get_engine
+
+    return get_engine(get_settings().policy_dir)
+
+
+def required_disclosures(
+    text: str, product_types: Sequence[str], language: str, *, engine: PolicyEngine | None = None
+) -> list[str]:
+    """The pack's disclosure sentences, in the reply language, that ``text`` does not already make
+    for these product types: for the compliance step to append, so the model never writes them.
+
+    Each sentence appears once, even when two product types need it (fund and portfolio both want
+    the past-performance warning), in the order of the pack, whatever the order of product_types.
+    """
+    engine = engine or _default_engine()
+    norm = normalise(text)
+    wanted = {p.casefold() for p in product_types}
+    sentences: list[str] = []
+    for rule in engine.policies.of_kind(RequiredDisclosureRule):
+        if rule.product_type.casefold() not in wanted:
+            continue
+        for item in rule.disclosures:
+            sentence = item.text.get(language)
+            if not _says(item, norm) and sentence not in sentences:
+                sentences.append(sentence)
+    return sentences
 
 
 def _redact(text: str, spans: list[PiiSpan]) -> str:
@@ -110,11 +151,7 @@ def check_outgoing_text(
     text: str, *, product_types: Sequence[str] = (), engine: PolicyEngine | None = None
 ) -> TextCheck:
     """Check a reply before it is sent. BLOCK means: do not send this text as it is."""
-    if engine is None:
-        from finagent.settings import get_settings
-        from tools.policy_engine import get_engine
-
-        engine = get_engine(get_settings().policy_dir)
+    engine = engine or _default_engine()
     policies = engine.policies
     norm = normalise(text)
     reasons, findings = [], []
@@ -170,10 +207,3 @@ def _dedupe(spans: list[PiiSpan]) -> list[PiiSpan]:
         if not kept or span.start >= kept[-1].end:
             kept.append(span)
     return kept
-
-
-def required_disclosures(
-    text: str, product_types: Sequence[str], language: str, *, engine: PolicyEngine | None = None
-) -> list[str]:
-    """TEMPORARY until the policy branch lands: the disclosure texts are not in the pack yet."""
-    return []

@@ -9,7 +9,6 @@ missing or ambiguous gets a question back, never a guess or a silent fallback.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -35,6 +34,7 @@ from agents.service.words import (
 from agents.state import ConversationState
 from finagent.llm import LLMError, LLMUnavailable
 from finagent.models import Card, Payee, utcnow
+from finagent.sanitize import hidden_characters
 from tools.banking import CustomerSnapshot, action_request, load_snapshot
 from tools.policy_engine import get_engine
 
@@ -64,12 +64,6 @@ def _money(amount: Decimal, currency: str) -> str:
 
 def _iban_country(iban: str | None) -> str | None:
     return iban[:2] if iban else None
-
-
-def has_hidden_characters(text: str) -> bool:
-    """Bidirectional overrides and other invisible format or control characters: a name holding them
-    can show one thing to the customer and the officer and mean another."""
-    return any(unicodedata.category(c) in ("Cf", "Cc", "Co", "Cs") for c in text)
 
 
 def card_kind(card: Card) -> str:
@@ -141,7 +135,9 @@ def plan_transfer(slots: TransferSlots, snap: CustomerSnapshot, message: str, la
     if amount <= 0 or amount not in {a.quantize(Decimal("0.01")) for a in amounts_in(message)}:
         return unclear  # the model's amount is not one the customer wrote: never act on it
     payee_name = slots.payee_name.strip()
-    if not payee_name or has_hidden_characters(payee_name) or not mentioned(payee_name, message):
+    # A name holding bidirectional overrides or other invisible characters can show one thing to the
+    # customer and the officer and mean another: refused, not cleaned.
+    if not payee_name or hidden_characters(payee_name) or not mentioned(payee_name, message):
         return unclear  # a payee the customer never named, or a name that hides characters
     account = snap.accounts[0]
     named = currencies_in(message)
@@ -163,7 +159,7 @@ def plan_transfer(slots: TransferSlots, snap: CustomerSnapshot, message: str, la
         return Reply(say("iban_mismatch", language, payee=known.name))
     iban = written_iban or (known.iban if known else None)
     reference = slots.reference if slots.reference and mentioned(slots.reference, message) else None
-    if reference and has_hidden_characters(reference):
+    if reference and hidden_characters(reference):
         return unclear
     args = {
         "account_id": account.id,

@@ -22,6 +22,7 @@ from agents.language import say
 from agents.service.prompts import ANSWER_SYSTEM
 from agents.state import ConversationState
 from finagent.llm import LLMError
+from finagent.sanitize import clean_text
 from knowledge.grounding import extract_facts, fact_supported
 from knowledge.types import Hit, KnowledgeUnavailable
 
@@ -177,6 +178,7 @@ async def answer(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, 
     try:
         async for sentence, ok in gated_sentences(deps.llm.stream(messages), passes):
             if ok:
+                sentence = clean_text(sentence, multiline=True)  # no invisible controls from the model
                 released.append(sentence)
                 write({"type": "token", "text": sentence})
             else:

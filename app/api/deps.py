@@ -8,6 +8,7 @@ from fastapi import Depends, Header, HTTPException, Request
 
 from app.runtime import AppRuntime
 from finagent.auth import AuthError, Principal, read_token
+from finagent.login_throttle import LoginThrottle
 
 
 def get_runtime(request: Request) -> AppRuntime:
@@ -15,14 +16,36 @@ def get_runtime(request: Request) -> AppRuntime:
     return rt
 
 
+def get_auth_secret(request: Request) -> str:
+    """The token signing key, resolved once at start (AUTH_SECRET or the installation's own)."""
+    secret: str = request.app.state.auth_secret
+    return secret
+
+
+def get_login_throttle(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle = request.app.state.login_throttle
+    return throttle
+
+
+def client_address(request: Request) -> str:
+    """The caller's address as the server saw it (behind a proxy, uvicorn's FORWARDED_ALLOW_IPS decides
+    whether X-Forwarded-For is believed)."""
+    return request.client.host if request.client else "unknown"
+
+
 RuntimeDep = Annotated[AppRuntime, Depends(get_runtime)]
+AuthSecretDep = Annotated[str, Depends(get_auth_secret)]
+LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+ClientAddressDep = Annotated[str, Depends(client_address)]
 
 
-def current_principal(rt: RuntimeDep, authorization: Annotated[str | None, Header()] = None) -> Principal:
+def current_principal(
+    secret: AuthSecretDep, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise HTTPException(401, "sign in first: missing bearer token")
     try:
-        return read_token(authorization[7:].strip(), rt.settings.auth_secret.get_secret_value())
+        return read_token(authorization[7:].strip(), secret)
     except AuthError as exc:
         raise HTTPException(401, f"invalid session: {exc}") from exc
 

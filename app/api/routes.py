@@ -2,33 +2,48 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from app import approvals, conversations
-from app.api.deps import CustomerDep, OfficerDep, RuntimeDep
+from app.api.deps import (
+    AuthSecretDep,
+    ClientAddressDep,
+    CustomerDep,
+    LoginThrottleDep,
+    OfficerDep,
+    RuntimeDep,
+)
 from finagent import audit
 from finagent.auth import Principal, check_password, issue_token
 from finagent.metrics import CHAT_EVENTS
 from finagent.models import AuditEntry, User
+from finagent.sanitize import PlainIdentifier, VisibleText
 
 router = APIRouter(prefix="/api")
 
 
+# Hidden characters (finagent.sanitize): an identifier that holds one is refused with 422, since
+# dropping it could make the value mean another; free text has them removed, since a customer or an
+# officer who pasted text loses nothing visible, and what is stored, confirmed and approved is then
+# exactly what everyone sees.
+
+
 class LoginIn(BaseModel):
-    username: str = Field(max_length=64)
-    password: str = Field(max_length=256)
+    username: PlainIdentifier = Field(max_length=64)
+    password: str = Field(max_length=256)  # never shown, compared as typed
 
 
 class ChatIn(BaseModel):
     thread_id: str | None = Field(default=None, max_length=64)
-    message: str
+    message: VisibleText
 
 
 class ConfirmIn(BaseModel):
@@ -39,8 +54,8 @@ class ConfirmIn(BaseModel):
 
 class DecisionIn(BaseModel):
     decision: Literal["approve", "reject"]
-    reason_code: str = Field(default="", max_length=64)
-    note: str = Field(default="", max_length=2000)
+    reason_code: PlainIdentifier = Field(default="", max_length=64)
+    note: VisibleText = Field(default="", max_length=2000)
 
 
 def sse(events: AsyncIterator[tuple[str, dict[str, Any]]]) -> StreamingResponse:
@@ -58,13 +73,29 @@ def sse(events: AsyncIterator[tuple[str, dict[str, Any]]]) -> StreamingResponse:
 
 
 @router.post("/auth/login")
-async def login(body: LoginIn, rt: RuntimeDep) -> dict[str, str]:
+async def login(
+    body: LoginIn,
+    rt: RuntimeDep,
+    secret: AuthSecretDep,
+    throttle: LoginThrottleDep,
+    address: ClientAddressDep,
+    response: Response,
+) -> dict[str, str]:
+    wait = await throttle.admit(body.username, address)
+    if wait is not None:  # decided before the name is looked up: the same answer whether it exists or not
+        raise HTTPException(
+            429, f"too many sign-in attempts; try again in {wait} seconds", headers={"Retry-After": str(wait)}
+        )
     async with rt.sessions() as session:
         user = await session.scalar(select(User).where(User.username == body.username))
-    if user is None or not check_password(body.password, user.password_hash):
+    # One scrypt derivation whether the name exists or not, off the event loop.
+    matches = await asyncio.to_thread(check_password, body.password, user.password_hash if user else None)
+    if user is None or not matches:
         raise HTTPException(401, "wrong username or password")
+    await throttle.succeeded(body.username, address)
     principal = Principal(subject=user.subject, role=user.role, display_name=user.display_name)  # type: ignore[arg-type]
-    token = issue_token(principal, rt.settings.auth_secret.get_secret_value(), rt.settings.token_ttl_s)
+    response.headers["Cache-Control"] = "no-store"  # the answer holds a session token
+    token = issue_token(principal, secret, rt.settings.token_ttl_s)
     return {"token": token, "role": user.role, "subject": user.subject, "display_name": user.display_name}
 
 

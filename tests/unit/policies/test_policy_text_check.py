@@ -19,6 +19,18 @@ TEXT_CASES: dict[str, tuple[tuple[str, list[str]], tuple[str, list[str]]]] = {
         ("Please send me your PIN so I can check the card.", []),
         ("Never share your PIN with anyone, including bank staff.", []),
     ),
+    "TXT-CLM-06": (
+        ("Insiders told us this coin is going to the moon.", []),
+        ("Some people say a coin is going to the moon; prices can crash just as fast.", []),
+    ),
+    "TXT-CLM-07": (
+        ("Split it into two transfers of EUR 9,000 so it won't be reported.", []),
+        ("Please do not split a payment into smaller amounts to stay under a threshold.", []),
+    ),
+    "TXT-CLM-08": (
+        ("Transfers above EUR 9,000 are flagged.", []),
+        ("Transfers of EUR 10,000 or more are held for review.", []),
+    ),
     "TXT-DSC-FUND": (
         ("The Balanced Income Fund yielded 4% last year.", ["fund"]),
         ("Past performance is not a reliable indicator of future results; you may lose money.", ["fund"]),
@@ -58,6 +70,15 @@ TEXT_CASES: dict[str, tuple[tuple[str, list[str]], tuple[str, list[str]]]] = {
     ),
     "TXT-PII-SECRET": (("Your new PIN is 4471.", []), ("We never ask for your PIN.", [])),
     "TXT-PII-PASS": (("Passport number C01X00T47 is on file.", []), ("Please bring your passport.", [])),
+    "TXT-PII-NID": (("Your SSN on file is 536-22-8174.", []), ("We never ask for your SSN in chat.", [])),
+    "TXT-PII-CVV": (
+        ("The CVV on your card is 319.", []),
+        ("The CVV is the three-digit code on the back of your card.", []),
+    ),
+    "TXT-PII-3RD": (
+        ("The payee's balance is EUR 18,250.", []),
+        ("Your balance is EUR 18,250.", []),
+    ),
 }
 
 
@@ -116,6 +137,106 @@ def test_paraphrased_claims_are_blocked(engine: PolicyEngine, text: str) -> None
 )
 def test_honest_risk_statements_pass(engine: PolicyEngine, text: str) -> None:
     assert check_outgoing_text(text, engine=engine).verdict.decision == Decision.ALLOW
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Adverts that promise guaranteed returns are scams.",
+        "Anyone who promises you guaranteed returns is lying to you.",
+        "Be wary of anyone offering risk-free investments.",
+        "Scammers claim their coins can't lose.",
+        "If a caller, however friendly, guarantees you'll double your money, hang up.",
+        "Promises of guaranteed returns, however convincing, are a hallmark of fraud.",
+        "Fraudsters will ask you to send them your PIN.",
+        "谁承诺保本就是骗子。",
+        "警惕所谓保本高收益的理财产品。",
+        "不要相信任何声称稳赚不赔的投资。",
+        "有人说这只币只涨不跌，那是骗局。",
+    ],
+)
+def test_warnings_that_report_a_claim_pass(engine: PolicyEngine, text: str) -> None:
+    assert check_outgoing_text(text, engine=engine).findings == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We promise guaranteed returns.",
+        "This fund guarantees 5 %.",
+        "Unlike scammers who promise guaranteed returns, we guarantee 5%.",
+        "Scammers promise guaranteed returns, but our fund really is risk-free.",
+        "Be careful with crypto, this fund cannot lose.",
+        "Don't believe anyone who says you can't lose, but with us you really can't lose.",
+        "Our fund guarantees 5%, no scam.",
+        "我们承诺保本保收益。",
+        "骗子才说稳赚不赔，但我们的基金真的保本。",
+        "这只基金稳赚不赔，不是骗局。",
+    ],
+)
+def test_our_own_claims_in_the_same_shape_are_blocked(engine: PolicyEngine, text: str) -> None:
+    assert check_outgoing_text(text, engine=engine).verdict.decision == Decision.BLOCK
+
+
+@pytest.mark.parametrize(
+    ("text", "rule_id"),
+    [
+        ("This coin is going to the moon.", "TXT-CLM-06"),
+        ("Bitcoin will hit 150,000 by Christmas.", "TXT-CLM-06"),
+        ("It's a sure-fire investment, easy money.", "TXT-CLM-06"),
+        ("这只股票稳了，放心买。", "TXT-CLM-06"),
+        ("有内部消息，这只基金下周要大涨。", "TXT-CLM-06"),
+        ("Break it up into smaller amounts to avoid the reporting threshold.", "TXT-CLM-07"),
+        ("Use your wife's account for the other half to avoid the checks.", "TXT-CLM-07"),
+        ("Deposit the cash in several smaller amounts so nobody asks questions.", "TXT-CLM-07"),
+        ("分批转账以避开申报。", "TXT-CLM-07"),
+        ("为了规避反洗钱审查，可以用家人的账户分别转。", "TXT-CLM-07"),
+        ("Our system checks for payments to new payees.", "TXT-CLM-08"),
+        ("Payments under EUR 5,000 are not checked.", "TXT-CLM-08"),
+        ("Three or more transfers in a day trigger a manual review.", "TXT-CLM-08"),
+        ("我们的系统会对超过5万元的转账自动预警。", "TXT-CLM-08"),
+        ("The social security number 234-56-7890 is linked.", "TXT-PII-NID"),
+        ("NI number: AB 12 34 56 C.", "TXT-PII-NID"),
+        ("Your tax ID (Steuer-ID) is 12 345 678 901.", "TXT-PII-NID"),
+        ("卡背面的安全码是 458。", "TXT-PII-CVV"),
+        ("587 is your CVV.", "TXT-PII-CVV"),
+        ("Anna Berger's balance is EUR 3,000.", "TXT-PII-3RD"),
+        ("Mr Meier lives at Hauptstraße 5, 10115 Berlin.", "TXT-PII-3RD"),
+        ("收款人的账户余额是5,300元。", "TXT-PII-3RD"),
+        ("对方的地址是上海市浦东新区世纪大道100号。", "TXT-PII-3RD"),
+    ],
+)
+def test_new_rule_families_fire(engine: PolicyEngine, text: str, rule_id: str) -> None:
+    assert rule_id in {f.rule_id for f in check_outgoing_text(text, engine=engine).findings}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The risk-free rate of 2 % is used to compute the Sharpe ratio.",
+        "在计算夏普比率时，无风险利率取2%。",
+        "无风险收益率一般以国债收益率为参考。",
+        "Trading on inside information is illegal.",
+        "Splitting payments to avoid reporting is illegal.",
+        "Your daily limit is EUR 5,000; you can send the rest tomorrow or raise the limit in the app.",
+        "You can split the bill with friends in the app.",
+        "请不要为了避开申报而拆分付款。",
+        "Your transfer of EUR 12,000 is held for review because it is EUR 10,000 or more.",
+        "We check the recipient's name against the IBAN before each transfer.",
+        "您的12000欧元转账因达到1万欧元审核线，正在进行合规审核。",
+        "Your balance is EUR 2,340.15.",
+        "您的账户当前余额为3,215.40欧元。",
+        "The card expires 08/27.",
+        "The fee will double from EUR 2 to EUR 4 from 1 July.",
+    ],
+)
+def test_technical_terms_warnings_and_own_data_pass(engine: PolicyEngine, text: str) -> None:
+    assert check_outgoing_text(text, engine=engine).findings == []
+
+
+@pytest.mark.parametrize("text", ["With us you earn a risk-free rate of 5%.", "我们提供5%的无风险收益率。"])
+def test_a_risk_free_rate_offered_to_the_customer_is_a_claim(engine: PolicyEngine, text: str) -> None:
+    assert check_outgoing_text(text, engine=engine).verdict.decision == Decision.BLOCK
 
 
 def test_redaction_masks_card_and_iban(engine: PolicyEngine) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from policies.verdict import Decision
 from tools.allocation import allocate
-from tools.credit import CreditApplication, assess_credit, load_scorecard
+from tools.credit import CreditApplication, assess_credit
 from tools.policy_engine import PolicyEngine
 from tools.suitability import check_suitability, score_questionnaire
 
@@ -63,11 +63,6 @@ def test_affordability_fires_above_40_percent(engine: PolicyEngine) -> None:
     low = assess_credit(application(strong, income="5000", debts="100"), engine)
     assert "CRD-AFF-01" in {r.rule_id for r in high.verdict.reasons} and high.debt_to_income >= 0.4
     assert "CRD-AFF-01" not in {r.rule_id for r in low.verdict.reasons}
-
-
-def test_model_file_is_versioned_and_meets_auc_target() -> None:
-    card = load_scorecard("scorecard-v1")
-    assert card.model_version == "scorecard-v1" and card.cv_auc >= 0.78
 
 
 def test_missing_attributes_are_refused(engine: PolicyEngine) -> None:

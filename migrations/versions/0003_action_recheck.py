@@ -1,7 +1,7 @@
 """actions.recheck_verdict: the verdict of the re-check run just before an action's side effect
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003_action_recheck
+Revises: 0002_login_counters
 Create Date: 2026-11-30
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002"
-down_revision: str | None = "0001"
+revision: str = "0003_action_recheck"
+down_revision: str | None = "0002_login_counters"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
