@@ -17,6 +17,7 @@ from agents.confirmation import confirmation_answer
 from app.runtime import AppRuntime
 from finagent import audit
 from finagent.auth import Principal
+from finagent.language import detect_language
 from finagent.models import Action, Message, Thread, utcnow
 
 Event = tuple[str, dict[str, Any]]
@@ -214,7 +215,9 @@ async def chat(rt: AppRuntime, principal: Principal, thread: Thread, text: str) 
         answer = confirmation_answer(text) if pending is not None else None
         if pending is not None and answer is not None:
             await _store_user_message(rt, thread, text, principal)
-            async for event in _run(rt, pending.run_id, Command(resume={"confirm": answer}), thread.id):
+            # A typed answer sets the language of what follows ("yes" to a Chinese question: English).
+            resume = {"confirm": answer, "language": detect_language(text)}
+            async for event in _run(rt, pending.run_id, Command(resume=resume), thread.id):
                 yield event
             return
         history = await _history(rt, thread.id)

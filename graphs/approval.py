@@ -32,6 +32,8 @@ async def confirm(state: ConversationState, runtime: Runtime[Deps]) -> dict[str,
     assert action is not None
     answer = interrupt({"kind": "confirm", "action_id": action["action_id"]})
     confirmed = bool(answer.get("confirm")) if isinstance(answer, dict) else False
+    if isinstance(answer, dict) and answer.get("language") in ("en", "zh"):
+        language = answer["language"]
     needs_approval = (state.get("verdict") or {}).get("decision") == Decision.REQUIRE_APPROVAL
     new_status = ("pending_approval" if needs_approval else "confirmed") if confirmed else "cancelled"
     async with runtime.context.sessions() as session:

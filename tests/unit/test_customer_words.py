@@ -103,3 +103,12 @@ def test_a_payee_name_hiding_direction_overrides_is_refused(make_client: AppFact
     client = make_client(_transfer(50, name))
     _, msg = say(client, login(client, "bob"), f"send 50 EUR to {name}")
     assert msg["action"] is None
+
+
+def test_a_typed_answer_sets_the_language_of_the_outcome(make_client: AppFactory) -> None:
+    client = make_client({"card_type": "debit", "reason": "lost"})
+    alice = login(client, "alice")
+    _, proposal = say(client, alice, "我的借记卡丢了，请马上冻结")
+    assert proposal["content"].startswith("请确认")
+    _, reply = say(client, alice, "Actually no, cancel that", thread_id=proposal["thread_id"])
+    assert reply["content"] == "Cancelled. Nothing was changed."
