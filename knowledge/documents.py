@@ -37,6 +37,24 @@ Product = Literal[
 ]
 
 
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,99}")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._\-]+")
+
+
+def storage_key(doc_id: str) -> str:
+    """A key for a document id that is safe in Chroma ids and file names, one key per id.
+
+    An id of ASCII letters, digits, `.`, `_` and `-` (up to 100 characters) is its own key, so
+    existing indexes keep their chunk ids. Any other id becomes a readable slug plus 20 hex digits
+    of the SHA-256 of the exact id: "Fees (2024)" and "Fees [2024]" slug alike but hash apart, and
+    the `~` between them never occurs in a safe id, so the two kinds of key cannot collide.
+    """
+    if _SAFE_ID.fullmatch(doc_id):
+        return doc_id
+    slug = _UNSAFE.sub("-", doc_id).strip("-.")[:40]
+    return f"{slug}~{hashlib.sha256(doc_id.encode()).hexdigest()[:20]}"
+
+
 class DocumentError(ValueError):
     """A document that cannot be indexed; the message names the file and the field."""
 
@@ -46,7 +64,7 @@ class DocumentMeta(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
+    id: str = Field(min_length=1)  # any text: a bank's ids are not ours to choose (see storage_key)
     title: str = Field(min_length=1)
     type: DocType = "guide"
     product: Product = "general"
@@ -56,9 +74,11 @@ class DocumentMeta(BaseModel):
     language: Literal["en", "zh"] = "en"
     translation_of: str | None = None
 
-    @field_validator("id", "title", mode="before")
+    @field_validator("id", "title", "translation_of", mode="before")
     @classmethod
     def _strip(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)  # `id: 1042` in YAML or JSON is the id "1042"
         return value.strip() if isinstance(value, str) else value
 
 
@@ -70,8 +90,13 @@ class Document:
 
     @property
     def key(self) -> str:
-        """One stored version of one document."""
+        """One stored version of one document, as people read it (ingest summary, metadata)."""
         return f"{self.meta.id}@v{self.meta.version}"
+
+    @property
+    def storage_key(self) -> str:
+        """The same version as a safe key, for Chroma ids."""
+        return f"{storage_key(self.meta.id)}@v{self.meta.version}"
 
     @property
     def content_hash(self) -> str:
