@@ -6,6 +6,8 @@ chunker only has to understand one structure (headings, lists, tables).
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import hashlib
 import json
 import re
@@ -16,7 +18,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from knowledge.types import ProductType
 
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".json")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
@@ -68,11 +72,24 @@ class DocumentMeta(BaseModel):
     title: str = Field(min_length=1)
     type: DocType = "guide"
     product: Product = "general"
+    product_type: ProductType = "general"  # a translation without one takes its original's (ingest)
     audience: Literal["public", "internal"] = "public"
     version: int = Field(default=1, ge=1)
     effective_date: date | None = None
     language: Literal["en", "zh"] = "en"
     translation_of: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_misspelt_fields(cls, raw: Any) -> Any:
+        # Unknown fields are a bank's own and are ignored, but one that is nearly ours is a typo
+        # ("product-type: fund"), and ignoring it would silently serve the page as "general".
+        if isinstance(raw, dict):
+            for key in raw:
+                close = difflib.get_close_matches(str(key), cls.model_fields, n=1, cutoff=0.8)
+                if key not in cls.model_fields and close:
+                    raise ValueError(f"unknown field {key!r}; did you mean {close[0]!r}?")
+        return raw
 
     @field_validator("id", "title", "translation_of", mode="before")
     @classmethod
@@ -241,6 +258,30 @@ def load_file(path: Path, root: Path) -> list[Document]:
     if suffix == ".json":
         return load_json_records(path, source)
     raise DocumentError(f"{source}: unsupported file type {suffix!r}")
+
+
+def inherit_from_originals(docs: list[Document], errors: list[str]) -> list[Document]:
+    """A translation is the same product as its original: without a product type of its own it
+    takes the original's, and one that contradicts it is skipped (reported in `errors`), since a
+    Chinese fund page served as "general" would be answered without the fund's disclosures."""
+    originals: dict[str, Document] = {}
+    for doc in sorted(docs, key=lambda d: d.meta.version):  # the newest version of an id wins
+        if doc.meta.translation_of is None:
+            originals[doc.meta.id] = doc
+    kept = []
+    for doc in docs:
+        original = originals.get(doc.meta.translation_of or "")
+        if original is not None and doc.meta.product_type != original.meta.product_type:
+            if "product_type" in doc.meta.model_fields_set:
+                errors.append(
+                    f"{doc.source}: product_type: {doc.meta.product_type!r} differs from "
+                    f"{original.meta.product_type!r} of its original {original.source}"
+                )
+                continue
+            meta = doc.meta.model_copy(update={"product_type": original.meta.product_type})
+            doc = dataclasses.replace(doc, meta=meta)
+        kept.append(doc)
+    return kept
 
 
 def iter_corpus_files(root: Path) -> Iterator[Path]:

@@ -40,7 +40,7 @@ from knowledge.glossary import Glossary, bank_terms, cedict, english_stems
 from knowledge.ingest import day_number, today_utc
 from knowledge.lexical import LexicalIndex, has_cjk, tokenize
 from knowledge.snapshot import Snapshot, load_or_rebuild, snapshot_dir
-from knowledge.store import ChunkStore
+from knowledge.store import CHUNK_SCHEMA, ChunkStore
 from knowledge.types import Hit, KnowledgeUnavailable
 
 RRF_K = 60  # the usual constant from Cormack et al.; dampens the weight of the very first ranks
@@ -104,6 +104,12 @@ class Retriever:
             raise RetrievalError(
                 f"the index was built with {store.embedder}, but the configured embedder is {embedder.name}; "
                 "run `finagent ingest` again"
+            )
+        if store.embedder is not None and store.schema < CHUNK_SCHEMA:
+            # Its chunks have no product type: every hit would read "general", and the answers
+            # citing a fund or a loan would go out without their required disclosures.
+            raise RetrievalError(
+                "the index was built before documents carried a product type; run `finagent ingest` again"
             )
         self._store = store
         self._embedder = embedder
@@ -338,4 +344,5 @@ def _hit(chunk_id: str, text: str, meta: dict[str, Any], score: float, relevance
         version=str(meta.get("version", "1")),
         effective_date=str(meta["effective_date"]) if meta.get("effective_date") else None,
         source=str(meta["source"]) if meta.get("source") else None,
+        product_type=str(meta.get("product_type") or "general"),
     )
