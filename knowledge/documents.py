@@ -84,11 +84,11 @@ class DocumentMeta(BaseModel):
     def _no_misspelt_fields(cls, raw: Any) -> Any:
         # Unknown fields are a bank's own and are ignored, but one that is nearly ours is a typo
         # ("product-type: fund"), and ignoring it would silently serve the page as "general".
-        if isinstance(raw, dict):
-            for key in raw:
-                close = difflib.get_close_matches(str(key), cls.model_fields, n=1, cutoff=0.8)
-                if key not in cls.model_fields and close:
-                    raise ValueError(f"unknown field {key!r}; did you mean {close[0]!r}?")
+        unknown = [str(key) for key in raw if key not in cls.model_fields] if isinstance(raw, dict) else []
+        for key in unknown:
+            close = difflib.get_close_matches(key, cls.model_fields, n=1, cutoff=0.8)
+            if close:
+                raise ValueError(f"unknown field {key!r}; did you mean {close[0]!r}?")
         return raw
 
     @field_validator("id", "title", "translation_of", mode="before")
