@@ -164,7 +164,7 @@ def chunk_document(doc: Document, max_chars: int = MAX_CHARS) -> list[Chunk]:
     for section, lines in sections:
         for text in _section_texts(_blocks(lines), max_chars):
             position = len(chunks)
-            chunks.append(Chunk(f"{doc.key}#{position:03d}", doc.key, section, text, position))
+            chunks.append(Chunk(f"{doc.storage_key}#{position:03d}", doc.key, section, text, position))
     return chunks
 
 

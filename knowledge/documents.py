@@ -6,6 +6,8 @@ chunker only has to understand one structure (headings, lists, tables).
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import hashlib
 import json
 import re
@@ -16,7 +18,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from knowledge.types import ProductType
 
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".json")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
@@ -37,6 +41,24 @@ Product = Literal[
 ]
 
 
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,99}")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._\-]+")
+
+
+def storage_key(doc_id: str) -> str:
+    """A key for a document id that is safe in Chroma ids and file names, one key per id.
+
+    An id of ASCII letters, digits, `.`, `_` and `-` (up to 100 characters) is its own key, so
+    existing indexes keep their chunk ids. Any other id becomes a readable slug plus 20 hex digits
+    of the SHA-256 of the exact id: "Fees (2024)" and "Fees [2024]" slug alike but hash apart, and
+    the `~` between them never occurs in a safe id, so the two kinds of key cannot collide.
+    """
+    if _SAFE_ID.fullmatch(doc_id):
+        return doc_id
+    slug = _UNSAFE.sub("-", doc_id).strip("-.")[:40]
+    return f"{slug}~{hashlib.sha256(doc_id.encode()).hexdigest()[:20]}"
+
+
 class DocumentError(ValueError):
     """A document that cannot be indexed; the message names the file and the field."""
 
@@ -46,19 +68,34 @@ class DocumentMeta(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
+    id: str = Field(min_length=1)  # any text: a bank's ids are not ours to choose (see storage_key)
     title: str = Field(min_length=1)
     type: DocType = "guide"
     product: Product = "general"
+    product_type: ProductType = "general"  # a translation without one takes its original's (ingest)
     audience: Literal["public", "internal"] = "public"
     version: int = Field(default=1, ge=1)
     effective_date: date | None = None
     language: Literal["en", "zh"] = "en"
     translation_of: str | None = None
 
-    @field_validator("id", "title", mode="before")
+    @model_validator(mode="before")
+    @classmethod
+    def _no_misspelt_fields(cls, raw: Any) -> Any:
+        # Unknown fields are a bank's own and are ignored, but one that is nearly ours is a typo
+        # ("product-type: fund"), and ignoring it would silently serve the page as "general".
+        unknown = [str(key) for key in raw if key not in cls.model_fields] if isinstance(raw, dict) else []
+        for key in unknown:
+            close = difflib.get_close_matches(key, cls.model_fields, n=1, cutoff=0.8)
+            if close:
+                raise ValueError(f"unknown field {key!r}; did you mean {close[0]!r}?")
+        return raw
+
+    @field_validator("id", "title", "translation_of", mode="before")
     @classmethod
     def _strip(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)  # `id: 1042` in YAML or JSON is the id "1042"
         return value.strip() if isinstance(value, str) else value
 
 
@@ -70,8 +107,13 @@ class Document:
 
     @property
     def key(self) -> str:
-        """One stored version of one document."""
+        """One stored version of one document, as people read it (ingest summary, metadata)."""
         return f"{self.meta.id}@v{self.meta.version}"
+
+    @property
+    def storage_key(self) -> str:
+        """The same version as a safe key, for Chroma ids."""
+        return f"{storage_key(self.meta.id)}@v{self.meta.version}"
 
     @property
     def content_hash(self) -> str:
@@ -216,6 +258,30 @@ def load_file(path: Path, root: Path) -> list[Document]:
     if suffix == ".json":
         return load_json_records(path, source)
     raise DocumentError(f"{source}: unsupported file type {suffix!r}")
+
+
+def inherit_from_originals(docs: list[Document], errors: list[str]) -> list[Document]:
+    """A translation is the same product as its original: without a product type of its own it
+    takes the original's, and one that contradicts it is skipped (reported in `errors`), since a
+    Chinese fund page served as "general" would be answered without the fund's disclosures."""
+    originals: dict[str, Document] = {}
+    for doc in sorted(docs, key=lambda d: d.meta.version):  # the newest version of an id wins
+        if doc.meta.translation_of is None:
+            originals[doc.meta.id] = doc
+    kept = []
+    for doc in docs:
+        original = originals.get(doc.meta.translation_of or "")
+        if original is not None and doc.meta.product_type != original.meta.product_type:
+            if "product_type" in doc.meta.model_fields_set:
+                errors.append(
+                    f"{doc.source}: product_type: {doc.meta.product_type!r} differs from "
+                    f"{original.meta.product_type!r} of its original {original.source}"
+                )
+                continue
+            meta = doc.meta.model_copy(update={"product_type": original.meta.product_type})
+            doc = dataclasses.replace(doc, meta=meta)
+        kept.append(doc)
+    return kept
 
 
 def iter_corpus_files(root: Path) -> Iterator[Path]:

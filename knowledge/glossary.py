@@ -10,12 +10,12 @@ corpus are preferred, which is how translation selection against the target coll
 in the literature. The result feeds both rankers: the gloss is what gets embedded, and its words
 join the BM25 query beside the original Chinese words (which still match Chinese documents).
 
-CC-CEDICT is a general dictionary: it lacks many banking compounds ("销户", "挂失", "盗刷") and
-lists everyday senses first ("流水": running water, not a statement). A banking glossary
-(data/bank_terms_zh.tsv, plus a bank's own file named by KB_GLOSSARY_FILE) is therefore consulted
-first: a Chinese run is split on its terms, longest first, and only what is left goes through
-jieba and CC-CEDICT. A word in neither is glossed through its jieba sub-words, then character by
-character.
+CC-CEDICT is a general dictionary: it lacks some banking compounds ("挂失", "盗刷") and lists
+everyday senses first ("卡": stop, before card). A banking glossary (data/bank_terms_zh.tsv, plus a
+bank's own file named by KB_GLOSSARY_FILE) is therefore consulted first: a Chinese run is split on
+its terms, longest first, and only what is left goes through jieba and CC-CEDICT. A word in neither
+is glossed through its jieba sub-words, then character by character. Every shipped term occurs in
+the shipped corpus, with senses its English originals or CC-CEDICT attest (see the file's header).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from typing import Any
 
 from finagent.settings import Settings
 from knowledge.chunking import CHUNKER_VERSION, chunk_document, index_text
-from knowledge.documents import Document, DocumentError, iter_corpus_files, load_file
+from knowledge.documents import Document, DocumentError, inherit_from_originals, iter_corpus_files, load_file
 from knowledge.embeddings import Embedder, Vectors, get_embedder
 from knowledge.lexical import tokenize
 from knowledge.snapshot import (
@@ -32,7 +32,7 @@ from knowledge.snapshot import (
     snapshot_dir,
     write_snapshot,
 )
-from knowledge.store import ChunkStore, StoredChunk
+from knowledge.store import CHUNK_SCHEMA, ChunkStore, StoredChunk
 from knowledge.vectors import DenseIndex
 
 ALWAYS = 0  # effective_from of a document without an effective date
@@ -108,7 +108,7 @@ def load_corpus(path: Path, errors: list[str], progress: bool = False) -> list[D
                 continue
             seen[doc.key] = doc.source
             docs.append(doc)
-    return docs
+    return inherit_from_originals(docs, errors)
 
 
 def plan_serving(docs: list[Document], today: date) -> tuple[list[_Planned], list[str]]:
@@ -142,6 +142,7 @@ def _chunk_metadata(item: _Planned, section: str, position: int) -> dict[str, An
         "section": section,
         "type": meta.type,
         "product": meta.product,
+        "product_type": meta.product_type,
         "audience": meta.audience,
         "language": meta.language,
         "version": meta.version,
@@ -183,6 +184,8 @@ def ingest(
     store = ChunkStore.from_settings(settings)
     if store.embedder not in (None, embedder.name):
         store.reset()  # vectors from another model cannot be compared with the new ones
+    elif store.embedder is not None and store.schema < CHUNK_SCHEMA:
+        store.reset()  # written by an older finagent: its chunks lack metadata hits now carry
 
     existing: dict[str, dict[str, Any]] = {}
     for chunk in store.iter_all(with_text=False):

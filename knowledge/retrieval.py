@@ -40,10 +40,11 @@ from knowledge.glossary import Glossary, bank_terms, cedict, english_stems
 from knowledge.ingest import day_number, today_utc
 from knowledge.lexical import LexicalIndex, has_cjk, tokenize
 from knowledge.snapshot import Snapshot, load_or_rebuild, snapshot_dir
-from knowledge.store import ChunkStore
+from knowledge.store import CHUNK_SCHEMA, ChunkStore
 from knowledge.types import Hit, KnowledgeUnavailable
 
 RRF_K = 60  # the usual constant from Cormack et al.; dampens the weight of the very first ranks
+DEEP_POOL_FACTOR = 4  # the second, deeper pool: when the first holds fewer documents than asked for
 MAX_CHUNKS_PER_DOC = 2  # a second passage of a document only after every other source had its turn
 
 
@@ -104,6 +105,12 @@ class Retriever:
                 f"the index was built with {store.embedder}, but the configured embedder is {embedder.name}; "
                 "run `finagent ingest` again"
             )
+        if store.embedder is not None and store.schema < CHUNK_SCHEMA:
+            # Its chunks have no product type: every hit would read "general", and the answers
+            # citing a fund or a loan would go out without their required disclosures.
+            raise RetrievalError(
+                "the index was built before documents carried a product type; run `finagent ingest` again"
+            )
         self._store = store
         self._embedder = embedder
         self._snapshot_dir = snapshot
@@ -149,7 +156,6 @@ class Retriever:
             return []
         timings = SearchTimings()
         include_internal = audience == "internal"
-        n = max(self._candidates, 3 * k)
         loaded = self._current()
         lexical, dense = loaded.snapshot.lexical, loaded.snapshot.dense
 
@@ -171,17 +177,25 @@ class Retriever:
         t1 = time.perf_counter()
         vector = self._embedder.embed([embedded_text])[0]  # the only model call of a search
         t2 = time.perf_counter()
-        dense_rows = [row for row, _ in dense.search(vector, mask, n)]
-        t3 = time.perf_counter()
-        sparse_rows = [row for row, _ in lexical.search(tokens, mask, n)]
-        t4 = time.perf_counter()
-
         preferred = "zh" if has_cjk(query) else "en"
-        fused = _prefer_language(_reciprocal_rank_fusion([dense_rows, sparse_rows]), lexical, preferred)
-        # On equal scores the passage in the customer's language goes first.
-        order = sorted(fused.items(), key=lambda item: (-item[1], lexical.language[item[0]] != preferred))
-        ranked = [(lexical.chunk_ids[row], row, score) for row, score in order]
-        chosen = _diversify(ranked, k, lambda row: str(lexical.work[row]))
+
+        def work_of(row: int) -> str:
+            return str(lexical.work[row])
+
+        # Each ranker contributes a fixed depth, whatever k is: with a depth that grew with k, the
+        # fused ranks moved and the first 10 of 20 hits were not the 10 hits. Only when that pool
+        # holds fewer documents than k is a deeper pool (of fixed depth too) appended after it, so
+        # the first k hits never depend on k (see docs/knowledge-base.md).
+        ranked, dense_s, lexical_s = self._ranking(loaded, vector, tokens, mask, preferred, self._candidates)
+        if len({work_of(row) for _, row, _ in ranked}) < k:
+            deeper, more_dense_s, more_lexical_s = self._ranking(
+                loaded, vector, tokens, mask, preferred, DEEP_POOL_FACTOR * self._candidates
+            )
+            seen = {row for _, row, _ in ranked}
+            ranked += [item for item in deeper if item[1] not in seen]
+            dense_s, lexical_s = dense_s + more_dense_s, lexical_s + more_lexical_s
+        t3 = time.perf_counter()
+        chosen = _diversify(ranked, k, work_of)
         stored = self._store.fetch([cid for cid, _, _ in chosen], with_embeddings=False)
         relevances = [
             loaded.relevance(row, own, vector, mask)
@@ -189,7 +203,7 @@ class Retriever:
                 chosen, dense.similarity([row for _, row, _ in chosen], vector), strict=True
             )
         ]
-        t5 = time.perf_counter()
+        t4 = time.perf_counter()
 
         hits = []
         for (chunk_id, _, score), relevance in zip(chosen, relevances, strict=True):
@@ -200,10 +214,32 @@ class Retriever:
                 raise RetrievalError(f"internal chunk {chunk_id} reached a public search")  # never expected
             hits.append(_hit(chunk_id, chunk.text, chunk.metadata, score, relevance))
         timings.query_ms, timings.embed_ms = (t1 - t0) * 1e3, (t2 - t1) * 1e3
-        timings.dense_ms, timings.lexical_ms = (t3 - t2) * 1e3, (t4 - t3) * 1e3
-        timings.fetch_ms = (t5 - t4) * 1e3
+        timings.dense_ms, timings.lexical_ms = dense_s * 1e3, lexical_s * 1e3
+        timings.fetch_ms = (t4 - t3) * 1e3
         self.last_timings = timings
         return hits
+
+    @staticmethod
+    def _ranking(
+        loaded: _Loaded,
+        vector: Vectors,
+        tokens: list[str],
+        mask: npt.NDArray[np.bool_],
+        preferred: str,
+        depth: int,
+    ) -> tuple[list[tuple[str, int, float]], float, float]:
+        """(chunk id, row, fused score) best first, from the top `depth` of each ranker, and the
+        seconds the dense and BM25 rankers took."""
+        lexical, dense = loaded.snapshot.lexical, loaded.snapshot.dense
+        t0 = time.perf_counter()
+        dense_rows = [row for row, _ in dense.search(vector, mask, depth)]
+        t1 = time.perf_counter()
+        sparse_rows = [row for row, _ in lexical.search(tokens, mask, depth)]
+        t2 = time.perf_counter()
+        fused = _prefer_language(_reciprocal_rank_fusion([dense_rows, sparse_rows]), lexical, preferred)
+        # On equal scores the passage in the customer's language goes first.
+        order = sorted(fused.items(), key=lambda item: (-item[1], lexical.language[item[0]] != preferred))
+        return [(lexical.chunk_ids[row], row, score) for row, score in order], t1 - t0, t2 - t1
 
 
 class DeferredRetriever:
@@ -308,4 +344,5 @@ def _hit(chunk_id: str, text: str, meta: dict[str, Any], score: float, relevance
         version=str(meta.get("version", "1")),
         effective_date=str(meta["effective_date"]) if meta.get("effective_date") else None,
         source=str(meta["source"]) if meta.get("source") else None,
+        product_type=str(meta.get("product_type") or "general"),
     )

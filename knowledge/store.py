@@ -22,6 +22,9 @@ from knowledge.types import KnowledgeUnavailable
 
 GENERATION_KEY = "finagent_generation"
 EMBEDDER_KEY = "finagent_embedder"
+SCHEMA_KEY = "finagent_chunk_schema"
+# What every chunk's metadata holds. 2: product_type. A collection written before is read as 1.
+CHUNK_SCHEMA = 2
 _PAGE = 5000
 
 
@@ -97,9 +100,14 @@ class ChunkStore:
         value = self._metadata().get(EMBEDDER_KEY)
         return str(value) if value else None
 
+    @property
+    def schema(self) -> int:
+        return int(self._metadata().get(SCHEMA_KEY, 1))
+
     def mark(self, *, generation: str, embedder: str) -> None:
+        """Stamp the collection after a write: its generation, model, and chunk metadata schema."""
         meta = self._metadata()
-        meta.update({GENERATION_KEY: generation, EMBEDDER_KEY: embedder})
+        meta.update({GENERATION_KEY: generation, EMBEDDER_KEY: embedder, SCHEMA_KEY: CHUNK_SCHEMA})
         self._collection.modify(metadata=meta)
 
     def count(self) -> int:

@@ -7,6 +7,22 @@ from typing import Literal
 from pydantic import BaseModel
 
 Audience = Literal["public", "internal"]
+# What a document is about, from a closed list. The first five key the required disclosures of the
+# outgoing-text policy pack (policies/packs/outgoing_text.yaml); docs/knowledge-base.md lists them all.
+ProductType = Literal[
+    "fund",
+    "structured_note",
+    "deposit",
+    "loan",
+    "portfolio",
+    "investment",
+    "account",
+    "overdraft",
+    "card",
+    "credit_card",
+    "transfer",
+    "general",
+]
 
 
 class KnowledgeUnavailable(RuntimeError):
@@ -27,3 +43,4 @@ class Hit(BaseModel):
     product_type: str = "general"  # the disclosures a reply citing it needs depend on it
     effective_date: str | None = None
     source: str | None = None  # path of the source document, relative to the corpus
+    product_type: str = "general"  # the document's product type (ProductType), for disclosures

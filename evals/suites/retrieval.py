@@ -8,6 +8,11 @@ are equally good answers). The ranking scored is the list of hits the agent rece
 relevant when its document is gold; MRR and nDCG@10 use the rank of the first relevant hit, and the
 ideal ranking has one relevant hit first. Unanswerable questions are left out of those metrics;
 they measure the "I don't know" threshold instead.
+
+The question file is split in two halves by a hash of each id. Changes are chosen on the dev half,
+and only the dev half gates. The held-out half is reported as figures and a count of misses, never
+as questions: its texts, ids and hits appear nowhere in results.json or report.md, so nobody tunes
+on it by reading a report.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from evals.base import Gate, SuiteContext, SuiteResult
+from evals.suites.retrieval_report import chart, report
 from finagent.language import detect_language
 from finagent.settings import PROJECT_ROOT, Settings
+from knowledge.types import Hit
 
 DEFAULT_QUESTIONS = PROJECT_ROOT / "evals" / "datasets" / "retrieval_questions.jsonl"
-RECALL_GATE = 0.95
+DEV_RECALL_GATE = 0.90  # a regression floor under the dev figure (docs/knowledge-base.md)
 
 
 class Question(BaseModel):
@@ -110,38 +117,10 @@ def run(ctx: SuiteContext) -> SuiteResult:
         snapshot_dir(settings),
         glossary_file=settings.kb_glossary_file,
     )
-
-    items: list[dict[str, Any]] = []
-    for q in ctx.progress(questions, desc="retrieval questions"):
-        hits = retriever.search(q.question, k=10, audience=q.audience)
-        reply_language = detect_language(q.question)  # as the agent decides it: mixed questions count as zh
-        ranked = [h.doc_id for h in hits]
-        rank = first_relevant_rank(ranked, set(q.gold_doc_ids))
-        items.append(
-            {
-                "id": q.id,
-                "split": split_of(q.id),
-                "question": q.question,
-                "language": q.language,
-                "unanswerable": q.unanswerable,
-                "gold_doc_ids": q.gold_doc_ids,
-                "first_relevant_rank": rank,
-                # What the agent compares with its threshold: the best of the 5 hits it asks for.
-                "top_relevance": round(max((h.relevance for h in hits[:5]), default=0.0), 4),
-                "reply_language": reply_language,
-                "min_relevance": settings.min_relevance(reply_language),
-                **({} if q.unanswerable else score(rank)),
-                "hits": [
-                    {
-                        "doc_id": h.doc_id,
-                        "section": h.section,
-                        "score": round(h.score, 5),
-                        "relevance": round(h.relevance, 4),
-                    }
-                    for h in hits
-                ],
-            }
-        )
+    items = [
+        _score_question(q, retriever.search(q.question, k=10, audience=q.audience), settings)
+        for q in ctx.progress(questions, desc="retrieval questions")
+    ]
 
     answerable = [i for i in items if not i["unanswerable"]]
     metrics = _averages(answerable)
@@ -152,21 +131,21 @@ def run(ctx: SuiteContext) -> SuiteResult:
     }
     for lang, values in by_language.items():
         metrics[f"recall@5_{lang}"] = values["recall@5"]
-    by_split = {
-        half: _averages([i for i in answerable if i["split"] == half])
-        | {"questions": float(sum(1 for i in answerable if i["split"] == half))}
-        for half in ("dev", "heldout")
-    }
-
+    by_split = {half: _half_figures([i for i in items if i["split"] == half], settings) for half in SPLITS}
+    for half, figures in by_split.items():
+        metrics |= {f"{m}_{half}": figures[m] for m in ("recall@5", "mrr", "ndcg@10")}
+    metrics["heldout_misses"] = by_split["heldout"]["misses"]
     threshold = _threshold_report(items, settings)
     metrics.update({k: v for k, v in threshold.items() if k.startswith("idk_")})
-    charts = _chart(ctx.out_dir, by_language, items, settings)
-    misses = [i for i in answerable if not i["recall@5"]]
+    # From here on only the dev half is itemised: the tuning aids and everything with text in it.
+    dev = [i for i in items if i["split"] == "dev"]
+    threshold |= _separation_report(dev)
+    dev_misses = [i for i in dev if not i["unanswerable"] and not i["recall@5"]]
     return SuiteResult(
         suite="retrieval",
         metrics=metrics,
-        gates=[Gate(metric="recall@5", minimum=RECALL_GATE)],
-        items=items,
+        gates=[Gate(metric="recall@5_dev", minimum=DEV_RECALL_GATE)],
+        items=dev,
         extra={
             "corpus": str(corpus),
             "questions_file": str(questions_path),
@@ -184,9 +163,42 @@ def run(ctx: SuiteContext) -> SuiteResult:
             "by_split": by_split,
             "unanswerable_threshold": threshold,
         },
-        report_md=_report(by_language, by_split, threshold, misses, summary.chunks, corpus, questions_path),
-        charts=charts,
+        report_md=report(
+            by_language, by_split, threshold, dev_misses, summary.chunks, corpus, questions_path
+        ),
+        charts=chart(ctx.out_dir, by_language, dev, settings, DEV_RECALL_GATE),
     )
+
+
+SPLITS = ("dev", "heldout")
+
+
+def _score_question(q: Question, hits: list[Hit], settings: Settings) -> dict[str, Any]:
+    reply_language = detect_language(q.question)  # as the agent decides it: mixed questions count as zh
+    rank = first_relevant_rank([h.doc_id for h in hits], set(q.gold_doc_ids))
+    return {
+        "id": q.id,
+        "split": split_of(q.id),
+        "question": q.question,
+        "language": q.language,
+        "unanswerable": q.unanswerable,
+        "gold_doc_ids": q.gold_doc_ids,
+        "first_relevant_rank": rank,
+        # What the agent compares with its threshold: the best of the 5 hits it asks for.
+        "top_relevance": round(max((h.relevance for h in hits[:5]), default=0.0), 4),
+        "reply_language": reply_language,
+        "min_relevance": settings.min_relevance(reply_language),
+        **({} if q.unanswerable else score(rank)),
+        "hits": [
+            {
+                "doc_id": h.doc_id,
+                "section": h.section,
+                "score": round(h.score, 5),
+                "relevance": round(h.relevance, 4),
+            }
+            for h in hits
+        ],
+    }
 
 
 def _averages(items: list[dict[str, Any]]) -> dict[str, float]:
@@ -195,122 +207,50 @@ def _averages(items: list[dict[str, Any]]) -> dict[str, float]:
     return {m: round(sum(i[m] for i in items) / len(items), 4) for m in ("recall@5", "mrr", "ndcg@10")}
 
 
+def _half_figures(items: list[dict[str, Any]], settings: Settings) -> dict[str, float]:
+    """One half as numbers only: what a report may say about the held-out half."""
+    answerable = [i for i in items if not i["unanswerable"]]
+    refusals = {k: v for k, v in _threshold_report(items, settings).items() if k.startswith("idk_")}
+    return (
+        _averages(answerable)
+        | {
+            "questions": float(len(answerable)),
+            "misses": float(sum(1 for i in answerable if not i["recall@5"])),
+            "unanswerable": float(len(items) - len(answerable)),
+        }
+        | refusals
+    )
+
+
 def _threshold_report(items: list[dict[str, Any]], settings: Settings) -> dict[str, Any]:
-    """How well the configured thresholds (the agent's, per question language) tell the two apart."""
+    """How often the configured thresholds (the agent's, per reply language) refuse, as figures."""
     report: dict[str, Any] = {
         "configured_min_relevance": {"en": settings.kb_min_relevance, "zh": settings.kb_min_relevance_zh},
         "unanswerable_questions": sum(1 for i in items if i["unanswerable"]),
     }
+    refused = [i for i in items if i["top_relevance"] < i["min_relevance"]]
+    unanswerable = sum(1 for i in items if i["unanswerable"])
+    if unanswerable:
+        report["idk_refused_unanswerable"] = round(sum(i["unanswerable"] for i in refused) / unanswerable, 4)
+    if unanswerable < len(items):
+        report["idk_wrongly_refused_answerable"] = round(
+            sum(not i["unanswerable"] for i in refused) / (len(items) - unanswerable), 4
+        )
+    return report
+
+
+def _separation_report(dev: list[dict[str, Any]]) -> dict[str, Any]:
+    """The relevance cut that best separates answerable from unanswerable, on the dev half only:
+    it is a tuning aid, so it must not see the half that checks the tuning."""
+    report: dict[str, Any] = {
+        "separation_half": "dev",
+        "dev_unanswerable_top_relevance": sorted(i["top_relevance"] for i in dev if i["unanswerable"]),
+    }
     for suffix, language in (("", None), ("_en", "en"), ("_zh", "zh")):
-        chosen = [i for i in items if language in (None, i["reply_language"])]
+        chosen = [i for i in dev if language in (None, i["reply_language"])]
         answerable = [i["top_relevance"] for i in chosen if not i["unanswerable"]]
         unanswerable = [i["top_relevance"] for i in chosen if i["unanswerable"]]
         cut, accuracy = best_threshold(answerable, unanswerable)
         report[f"best_separating_threshold{suffix}"] = None if math.isnan(cut) else round(cut, 4)
         report[f"best_balanced_accuracy{suffix}"] = None if math.isnan(accuracy) else round(accuracy, 4)
-    refused = [i for i in items if i["top_relevance"] < i["min_relevance"]]
-    unanswerable_items = [i for i in items if i["unanswerable"]]
-    if unanswerable_items:
-        report["idk_refused_unanswerable"] = round(
-            sum(i["unanswerable"] for i in refused) / len(unanswerable_items), 4
-        )
-        report["unanswerable_top_relevance"] = sorted(i["top_relevance"] for i in unanswerable_items)
-    if len(unanswerable_items) < len(items):
-        report["idk_wrongly_refused_answerable"] = round(
-            sum(not i["unanswerable"] for i in refused) / (len(items) - len(unanswerable_items)), 4
-        )
     return report
-
-
-def _chart(
-    out_dir: Path, by_language: dict[str, dict[str, float]], items: list[dict[str, Any]], settings: Settings
-) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    langs = list(by_language)
-    width = 0.27
-    for n, metric in enumerate(("recall@5", "mrr", "ndcg@10")):
-        left.bar(
-            [x + n * width for x in range(len(langs))],
-            [by_language[lang][metric] for lang in langs],
-            width,
-            label=metric,
-        )
-    left.set_xticks([x + width for x in range(len(langs))], langs)
-    left.set_ylim(0, 1.2)  # head-room above the bars for the legend
-    left.axhline(RECALL_GATE, color="grey", linestyle=":", linewidth=1, label=f"gate {RECALL_GATE}")
-    left.set_title("Retrieval quality by question language")
-    left.legend(loc="upper center", ncol=4, fontsize="small", frameon=False)
-    answerable = [i["top_relevance"] for i in items if not i["unanswerable"]]
-    unanswerable = [i["top_relevance"] for i in items if i["unanswerable"]]
-    bins = [x / 40 for x in range(41)]
-    right.hist(answerable, bins=bins, alpha=0.6, label="answerable")
-    right.hist(unanswerable, bins=bins, alpha=0.6, label="unanswerable")
-    lines = {settings.kb_min_relevance: "KB_MIN_RELEVANCE"}
-    if settings.kb_min_relevance_zh != settings.kb_min_relevance:
-        lines[settings.kb_min_relevance_zh] = "KB_MIN_RELEVANCE_ZH"
-    for value, name in lines.items():
-        right.axvline(value, color="black", linestyle="--", linewidth=1, label=f"{name}={value}")
-    right.set_title("Top-hit relevance")
-    right.set_xlabel("cosine similarity of the best hit")
-    right.legend(loc="upper left", fontsize="small")
-    fig.tight_layout()
-    name = "retrieval.png"
-    fig.savefig(out_dir / name, dpi=110)
-    plt.close(fig)
-    return [name]
-
-
-def _report(
-    by_language: dict[str, dict[str, float]],
-    by_split: dict[str, dict[str, float]],
-    threshold: dict[str, Any],
-    misses: list[dict[str, Any]],
-    chunks: int,
-    corpus: Path,
-    questions: Path,
-) -> str:
-    lines = [
-        f"Corpus `{corpus}` ({chunks} chunks), questions `{questions}`.",
-        "",
-        "| language | questions | recall@5 | mrr | ndcg@10 |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    for lang, v in by_language.items():
-        lines.append(
-            f"| {lang} | {int(v['questions'])} | {v['recall@5']:.3f} | {v['mrr']:.3f} | {v['ndcg@10']:.3f} |"
-        )
-    lines += [
-        "",
-        "By half (a hash of the question id): choose changes on dev, then score held-out once.",
-        "",
-        "| half | questions | recall@5 | mrr | ndcg@10 |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    for half, v in by_split.items():
-        lines.append(
-            f"| {half} | {int(v['questions'])} | {v['recall@5']:.3f} | {v['mrr']:.3f} | {v['ndcg@10']:.3f} |"
-        )
-    lines += [
-        "",
-        "**I don't know.** "
-        f"{threshold['unanswerable_questions']} unanswerable questions; at KB_MIN_RELEVANCE="
-        f"{threshold['configured_min_relevance']['en']} (KB_MIN_RELEVANCE_ZH="
-        f"{threshold['configured_min_relevance']['zh']} for questions in Chinese) the agent refuses "
-        f"{threshold.get('idk_refused_unanswerable', 'n/a')} of them and wrongly refuses "
-        f"{threshold.get('idk_wrongly_refused_answerable', 'n/a')} of the answerable ones. The best "
-        f"separating threshold on this set is {threshold['best_separating_threshold']} "
-        f"(balanced accuracy {threshold['best_balanced_accuracy']}; English "
-        f"{threshold['best_separating_threshold_en']}, Chinese {threshold['best_separating_threshold_zh']}).",
-    ]
-    if misses:
-        lines += ["", f"**Misses at 5** ({len(misses)}):", ""]
-        for item in misses[:40]:
-            top = ", ".join(h["doc_id"] for h in item["hits"][:5])
-            question, gold = item["question"], item["gold_doc_ids"]
-            lines.append(f"- `{item['id']}` ({item['split']}) {question!r}: gold {gold}, got [{top}]")
-    return "\n".join(lines)

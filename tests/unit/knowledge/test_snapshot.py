@@ -57,7 +57,8 @@ def test_a_snapshot_of_the_old_format_is_rebuilt_from_chroma(
     )
     (folder / vectors.VECTORS_FILE).unlink()  # format 1 had no vectors
     hits = _open(settings, real_embedder).search("international wire fee", k=3)
-    assert hits[0].doc_id == "fees-schedule"
+    assert (hits[0].doc_id, hits[0].product_type) == ("fees-schedule", "general")
+    assert {h.doc_id: h.product_type for h in hits}["transfers-international"] == "transfer"  # survives
     assert (folder / vectors.VECTORS_FILE).exists()
     assert json.loads((folder / STATE_FILE).read_text())["format"] == state["format"]
 
