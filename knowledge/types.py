@@ -40,7 +40,6 @@ class Hit(BaseModel):
     audience: Audience = "public"
     language: str = "en"
     version: str = "1"
-    product_type: str = "general"  # the disclosures a reply citing it needs depend on it
     effective_date: str | None = None
     source: str | None = None  # path of the source document, relative to the corpus
     product_type: str = "general"  # the document's product type (ProductType), for disclosures

@@ -39,6 +39,11 @@ PASSAGES: dict[str, tuple[str, str, str]] = {
         "You can apply for a Lakeshore personal loan online in about ten minutes.",
         "您可以在网上申请湖岸个人贷款，大约需要十分钟。",
     ),
+    "investment": (
+        "What do the Lakeshore risk ratings mean?",
+        "Lakeshore rates every investment product from R1 (lowest risk) to R5 (highest risk).",
+        "湖岸将每款投资产品的风险等级从R1（最低）到R5（最高）进行评定。",
+    ),
     "portfolio": (
         "What is in the Lakeshore model portfolio?",
         "The Lakeshore model portfolio spreads money across bonds, shares and cash.",
@@ -53,6 +58,7 @@ QUESTIONS_ZH = {
     "deposit": "湖岸定期存款的利息是多少？",
     "loan": "个人贷款的年利率是多少？",
     "portfolio": "湖岸模型组合里有哪些资产？",
+    "investment": "湖岸的风险等级是什么意思？",
 }
 
 

@@ -15,7 +15,7 @@ from policies.schema import RequiredDisclosureRule
 from tools.policy_engine import PolicyEngine
 from tools.text_check import check_outgoing_text, normalise, required_disclosures
 
-PRODUCT_TYPES = ["fund", "structured_note", "deposit", "loan", "portfolio"]
+PRODUCT_TYPES = ["fund", "structured_note", "deposit", "loan", "portfolio", "investment"]
 # What each product type's disclosure must say, per language.
 MUST_SAY = {
     ("fund", "en"): ["Past performance is not a reliable guide", "get back less than you invest"],
@@ -28,6 +28,8 @@ MUST_SAY = {
     ("loan", "zh"): ["代表性年利率", "代表性示例", "信用评估"],
     ("portfolio", "en"): ["Past performance is not a reliable guide", "estimates, not a promise"],
     ("portfolio", "zh"): ["过往业绩不代表未来表现", "估算而非承诺"],
+    ("investment", "en"): ["capital is at risk", "get back less than you invest"],
+    ("investment", "zh"): ["投资有风险", "少于投入"],
 }
 REPLIES = {
     "en": [

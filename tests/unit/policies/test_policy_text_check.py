@@ -50,6 +50,13 @@ TEXT_CASES: dict[str, tuple[tuple[str, list[str]], tuple[str, list[str]]]] = {
         ("Loans from 5.9% APR.", ["loan"]),
         ("Loans from 5.9% APR, representative APR 7.4%, subject to a credit assessment.", ["loan"]),
     ),
+    "TXT-DSC-INV": (
+        ("Products rated R4 suit investors in class C4 or C5.", ["investment"]),
+        (
+            "Products rated R4 suit class C4 or C5; the value can fall and you may get back less.",
+            ["investment"],
+        ),
+    ),
     "TXT-DSC-PORT": (
         ("Your portfolio: 40% bonds, 60% equities.", ["portfolio"]),
         (
