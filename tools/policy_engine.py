@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -35,6 +36,7 @@ from policies.verdict import CustomerText, Decision, Reason, Verdict
 from tools.sanctions import screen_name
 from tools.screening import TransferContext, party_key, reason, screen_transfer
 
+AmountRule = TypeVar("AmountRule", ApprovalThresholdRule, SufficientFundsRule)
 _ORDER = {Decision.ALLOW: 0, Decision.REQUIRE_APPROVAL: 1, Decision.BLOCK: 2}
 
 
@@ -177,30 +179,29 @@ class PolicyEngine:
                 }
                 out.add(reason(rule, self._rule(rule), evidence))
 
-    def _funds(self, request: ActionRequest, out: _Outcome) -> None:
-        if request.available_balance is None:
-            return
-        for rule in self.policies.of_kind(SufficientFundsRule):
+    def _amounts(
+        self, kind: type[AmountRule], request: ActionRequest, out: _Outcome
+    ) -> Iterator[tuple[AmountRule, Decimal]]:
+        """The rules of this kind for this action, each with the amount it reads from the arguments;
+        an amount that is not a number is refused."""
+        for rule in self.policies.of_kind(kind):
             if rule.action != request.action or rule.amount_arg not in request.args:
                 continue
             try:
-                amount = Decimal(str(request.args[rule.amount_arg]))
+                yield rule, Decimal(str(request.args[rule.amount_arg]))
             except (InvalidOperation, ValueError):
                 out.add(invalid_arguments(request.action, [f"{rule.amount_arg} is not a number"]))
-                continue
+
+    def _funds(self, request: ActionRequest, out: _Outcome) -> None:
+        if request.available_balance is None:
+            return
+        for rule, amount in self._amounts(SufficientFundsRule, request, out):
             if amount > request.available_balance:
                 evidence = {"amount": f"{amount:.2f}", "available": f"{request.available_balance:.2f}"}
                 out.add(reason(rule, self._rule(rule), evidence))
 
     def _thresholds(self, request: ActionRequest, out: _Outcome) -> None:
-        for rule in self.policies.of_kind(ApprovalThresholdRule):
-            if rule.action != request.action or rule.amount_arg not in request.args:
-                continue
-            try:
-                amount = Decimal(str(request.args[rule.amount_arg]))
-            except (InvalidOperation, ValueError):
-                out.add(invalid_arguments(request.action, [f"{rule.amount_arg} is not a number"]))
-                continue
+        for rule, amount in self._amounts(ApprovalThresholdRule, request, out):
             counted = amount
             if rule.aggregate_hours and request.action == "transfer":
                 payee = party_key(str(request.args.get("payee_name", "")))
