@@ -41,7 +41,7 @@ def test_the_vocabulary_holds_every_type_the_policy_pack_discloses_for() -> None
 
     rules = yaml.safe_load(PACK.read_text(encoding="utf-8"))["rules"]
     keyed = {r["product_type"] for r in rules if r.get("kind") == "required_disclosure"}
-    assert keyed == {"fund", "structured_note", "deposit", "loan", "portfolio"}
+    assert keyed == {"fund", "structured_note", "deposit", "loan", "portfolio", "investment"}
     assert keyed <= set(get_args(ProductType))
 
 
