@@ -130,12 +130,13 @@ def risk_fairness(
     ] = None,
 ) -> None:
     """Demographic parity and equalised odds across protected groups; exits 1 over a threshold."""
-    from tools.fairness import FAIRNESS_CONFIG, FairnessConfig, fairness_report
+    from tools.fairness import FAIRNESS_CONFIG, FairnessConfig, credit_pack_cutoff, fairness_report
     from tools.scorecard_training import TrainingError
 
     try:
-        settings = FairnessConfig.from_yaml(config or FAIRNESS_CONFIG)
-        report = fairness_report(settings, min_score if min_score is not None else _credit_cutoff())
+        gate = FairnessConfig.from_yaml(config or FAIRNESS_CONFIG)
+        cutoff = min_score if min_score is not None else credit_pack_cutoff(get_settings().policy_dir)
+        report = fairness_report(gate, cutoff)
     except TrainingError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -146,13 +147,6 @@ def risk_fairness(
         typer.echo(f"{verdict:4} {item['metric']} {item['group']}: {item['value']:.3f} (max {item['max']})")
     typer.echo(f"fairness: {'PASS' if report['passed'] else 'FAIL'}; results: {out / 'results.json'}")
     raise typer.Exit(0 if report["passed"] else 1)
-
-
-def _credit_cutoff() -> float:
-    from policies.loader import load_policy_set
-    from policies.schema import ScorecardCutoffRule
-
-    return float(load_policy_set(get_settings().policy_dir).of_kind(ScorecardCutoffRule)[0].min_score)
 
 
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit trail.")

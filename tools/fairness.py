@@ -140,6 +140,14 @@ def _shipped(config: FairnessConfig, min_score: float, groups: dict[str, np.ndar
     }
 
 
+def credit_pack_cutoff(policy_dir: Path) -> float:
+    """The score below which the credit pack declines: decisions are measured at that cut-off."""
+    from policies.loader import load_policy_set
+    from policies.schema import ScorecardCutoffRule
+
+    return float(load_policy_set(policy_dir).of_kind(ScorecardCutoffRule)[0].min_score)
+
+
 def check(metrics: dict[str, Any], config: FairnessConfig) -> list[dict[str, Any]]:
     limits = {
         "demographic_parity_difference": config.max_demographic_parity_difference,

@@ -31,10 +31,15 @@ max_equalized_odds_difference: {eod}
 """
 
 
-def run(tmp_path: Path, dpd: float, eod: float) -> tuple[int, str, dict]:
+def synthetic_config(tmp_path: Path, dpd: float, eod: float) -> Path:
     data = write_loan_book(tmp_path / "loans.csv", rows=800)
     config = tmp_path / "fairness.yaml"
     config.write_text(SYNTHETIC_CONFIG.format(data=data, dpd=dpd, eod=eod))
+    return config
+
+
+def run(tmp_path: Path, dpd: float, eod: float) -> tuple[int, str, dict]:
+    config = synthetic_config(tmp_path, dpd, eod)
     out = tmp_path / "out"
     result = runner.invoke(
         app, ["risk", "fairness", "--config", str(config), "--min-score", "480", "--out", str(out)]
@@ -60,6 +65,23 @@ def test_a_threshold_exceeded_fails_with_exit_1(tmp_path: Path) -> None:
     observed = results["demographic_parity_difference"]
     assert failed == {("demographic_parity_difference", g) for g, v in observed.items() if v > 0}
     assert failed  # random groups still differ a little at 800 rows
+
+
+@pytest.mark.parametrize(("eod", "passes"), [(1.0, True), (0.0, False)])
+def test_risk_eval_suite_gates_on_the_thresholds(tmp_path: Path, eod: float, passes: bool) -> None:
+    from evals.base import SuiteContext
+    from evals.suites import risk
+    from finagent.settings import Settings
+
+    options = {"fairness_config": synthetic_config(tmp_path, dpd=1.0, eod=eod)}
+    ctx = SuiteContext(
+        tmp_path, Settings(data_dir=tmp_path, environment="test"), options, show_progress=False
+    )
+    result = risk.run(ctx)
+    assert (result.failed_gates() == []) is passes
+    assert result.metrics["fairness_within_thresholds"] == float(passes)
+    assert "equalized_odds_difference.age_band.without_protected" in result.metrics
+    assert ("**over** equalized_odds_difference" in result.report_md) is not passes
 
 
 def test_check_compares_each_group_with_its_limit() -> None:
