@@ -137,6 +137,19 @@ def test_group_labels() -> None:
         sex.labels(pd.Series(["male", "unknown"]))
     with pytest.raises(ValueError, match="exactly one of pattern or bands"):
         GroupSpec(column="a", pattern="x", bands=[1])
+    with pytest.raises(ValueError, match="strictly increasing"):
+        GroupSpec(column="a", bands=[50, 25])
+
+
+def test_bad_config_is_one_line_exit_2(tmp_path: Path) -> None:
+    config = synthetic_config(tmp_path, dpd=0.1, eod=0.1)
+    config.write_text(config.read_text().replace("column: gender", "column: sex"))
+    result = runner.invoke(app, ["risk", "fairness", "--config", str(config), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: group columns not in loans.csv: sex"
+    config.write_text(config.read_text().replace("max_equalized_odds_difference: 0.1", ""))
+    result = runner.invoke(app, ["risk", "fairness", "--config", str(config), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "max_equalized_odds_difference: Field required" in result.output
 
 
 def test_shipped_config_is_valid_and_gates_german_credit() -> None:

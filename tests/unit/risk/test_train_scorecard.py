@@ -166,3 +166,27 @@ def test_type_inference() -> None:
 def test_cli_is_registered() -> None:
     result = runner.invoke(app, ["risk", "--help"])
     assert "train-scorecard" in result.output and "fairness" in result.output
+
+
+def test_empty_categories_score_as_their_own_bin(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    housing = rng.choice(["own", "rent", ""], 900, p=[0.45, 0.45, 0.1])
+    bad = rng.random(900) < np.where(housing == "", 0.7, np.where(housing == "rent", 0.4, 0.15))
+    pd.DataFrame({"housing": housing, "bad": bad.astype(int)}).to_csv(tmp_path / "h.csv", index=False)
+    portfolio = load_portfolio(tmp_path / "h.csv", "bad")
+    assert portfolio.good == "0"  # a 0/1 target: 0 is good unless told otherwise
+    points = fit_card(portfolio.frame, portfolio.y, portfolio.types, 0.02)["features"]["housing"]["points"]
+    assert points["__missing__"] < points["rent"] < points["own"]  # the riskiest answer scores least
+
+
+@pytest.mark.parametrize(
+    ("csv", "message"),
+    [
+        ("x,y\n1,0\n2,\n3,1\n", "target column 'y' has 1 empty values"),
+        ("x,y\n" + "".join(f"{i},{int(i < 5)}\n" for i in range(40)), "needs at least 10 goods and bads"),
+    ],
+)
+def test_unusable_target_is_refused(tmp_path: Path, csv: str, message: str) -> None:
+    (tmp_path / "d.csv").write_text(csv)
+    code, output = train_cli("--data", str(tmp_path / "d.csv"), "--target", "y", "--out", str(tmp_path / "o"))
+    assert code == 2 and message in output and len(output.strip().splitlines()) == 1
