@@ -120,11 +120,12 @@ def _variant(
     }
 
 
-def _shipped(config: FairnessConfig, min_score: float, groups: dict[str, np.ndarray]) -> dict[str, Any]:
+def _shipped(
+    config: FairnessConfig, model: str, min_score: float, groups: dict[str, np.ndarray]
+) -> dict[str, Any]:
     from tools.credit import credit_score
 
-    assert config.shipped_model is not None
-    card = load_scorecard(config.shipped_model)
+    card = load_scorecard(model)
     portfolio = load_portfolio(config.data, config.target, TrainingSpec(good=config.good))
     rows = portfolio.frame[list(card.features)].to_dict(orient="records")
     scores = np.array([credit_score(card, row)[0] for row in rows])
@@ -184,5 +185,5 @@ def fairness_report(config: FairnessConfig, min_score: float) -> dict[str, Any]:
         "passed": all(c["passed"] for c in checks),
     }
     if config.shipped_model:
-        report["shipped_model"] = _shipped(config, min_score, groups)
+        report["shipped_model"] = _shipped(config, config.shipped_model, min_score, groups)
     return report

@@ -54,7 +54,7 @@ Trained by {model["trainer"]}.
 - Dropped for information value below the minimum: {dropped}
 
 ## Features (optbinning optimal bins, weight of evidence, logistic regression)
-{_table(features, ["feature", "type", "IV", "bins"])}
+{_table(features, ["feature", "type", "IV", "bins or categories"])}
 
 ## Discrimination on held-out folds
 - ROC-AUC: {model["cv_auc"]:.3f} (folds: {folds})
