@@ -86,6 +86,69 @@ def bench_policy(out: Annotated[Path, typer.Option()]) -> None:
     policy.main(out, get_settings())
 
 
+risk_app = typer.Typer(
+    no_args_is_help=True, help="Credit scorecards: train on any portfolio, check fairness."
+)
+app.add_typer(risk_app, name="risk")
+
+
+@risk_app.command("train-scorecard")
+def risk_train_scorecard(
+    data: Annotated[Path, typer.Option(help="CSV of past applications, one row each, with the outcome")],
+    target: Annotated[str, typer.Option(help="the outcome column (two values)")],
+    out: Annotated[Path, typer.Option(help="folder for <version>.json and its model card <version>.md")],
+    spec: Annotated[
+        Path | None, typer.Option(help="YAML: column types, excluded columns, good value")
+    ] = None,
+    good: Annotated[
+        str | None, typer.Option(help="the target value meaning good (default: good or 0)")
+    ] = None,
+) -> None:
+    """Bin with optbinning, fit points, and report AUC/KS/calibration on held-out folds."""
+    from tools.scorecard_training import TrainingError, TrainingSpec, train
+
+    try:
+        model = train(data, target, out, TrainingSpec.from_yaml(spec) if spec else None, good)
+    except TrainingError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    version = model["model_version"]
+    typer.echo(
+        f"wrote {out / version}.json and {version}.md: held-out ROC-AUC {model['cv_auc']:.3f} "
+        f"(folds {model['cv_auc_folds']}), KS {model['cv_ks']:.3f}"
+    )
+
+
+@risk_app.command("fairness")
+def risk_fairness(
+    out: Annotated[Path, typer.Option(help="folder for results.json")],
+    config: Annotated[
+        Path | None, typer.Option(help="thresholds YAML (default: tools/models/fairness.yaml)")
+    ] = None,
+    min_score: Annotated[
+        float | None, typer.Option(help="decline below this score (default: the credit pack's cut-off)")
+    ] = None,
+) -> None:
+    """Demographic parity and equalised odds across protected groups; exits 1 over a threshold."""
+    from tools.fairness import FAIRNESS_CONFIG, FairnessConfig, credit_pack_cutoff, fairness_report
+    from tools.scorecard_training import TrainingError
+
+    try:
+        gate = FairnessConfig.from_yaml(config or FAIRNESS_CONFIG)
+        cutoff = min_score if min_score is not None else credit_pack_cutoff(get_settings().policy_dir)
+        report = fairness_report(gate, cutoff)
+    except TrainingError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(report, indent=1) + "\n")
+    for item in report["checks"]:
+        verdict = "ok" if item["passed"] else "OVER"
+        typer.echo(f"{verdict:4} {item['metric']} {item['group']}: {item['value']:.3f} (max {item['max']})")
+    typer.echo(f"fairness: {'PASS' if report['passed'] else 'FAIL'}; results: {out / 'results.json'}")
+    raise typer.Exit(0 if report["passed"] else 1)
+
+
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit trail.")
 app.add_typer(audit_app, name="audit")
 
