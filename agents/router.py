@@ -35,7 +35,15 @@ _ASKS_HOW = re.compile(
 )
 _ASKS_FOR = re.compile(
     r"^\s*(please|pls|can you|could you|would you|will you|i want|i'd like|i would like|i need you)\b|"
-    r"\bplease\b|\bnow\b|immediately|right away|请|帮我|马上|立即|立刻",
+    r"\bplease\b|\bnow\b|immediately|right away|(?:^|[，,。！!\s])请|帮我|马上|立即|立刻",
+    re.IGNORECASE,
+)
+
+
+# Who a customer asks for when they want a person: a hand-off names one.
+_A_PERSON = re.compile(
+    r"\b(human|person|people|someone|somebody|agent|representative|adviser|advisor|staff|colleague|"
+    r"operator|manager|real one|live chat)\b|人工|客服|真人|柜员|经理|工作人员|转接",
     re.IGNORECASE,
 )
 
@@ -137,8 +145,11 @@ class EmbeddingRouter:
     def route_for(
         self, intent: Intent, confidence: float, by: Literal["embedding", "llm"], text: str = ""
     ) -> Route:
-        """The route for an intent, after the speech-act check: asking how an action works is a question."""
+        """The route for an intent, after the speech-act checks: asking how an action works is a question,
+        and so is a question that asks for no person ("how do I apply for a loan?" is not a hand-off)."""
         if intent in ACTION_INTENTS and asks_how(text):
+            intent = "question"
+        if intent == "handoff" and text and asks_how(text) and not _A_PERSON.search(text):
             intent = "question"
         spec = self.intents[intent]
         return Route(intent=intent, agent=spec.agent, action=spec.action, confidence=confidence, by=by)

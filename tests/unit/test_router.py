@@ -66,6 +66,22 @@ def test_every_intent_has_examples_and_actions_name_an_executor() -> None:
     assert {s.action for s in specs if s.action} <= set(EXECUTORS)
 
 
+@pytest.mark.parametrize(
+    "text", ["个人贷款怎么申请？", "申请个人贷款需要什么条件？", "how do I apply for a loan?"]
+)
+def test_a_question_that_asks_for_no_person_is_not_a_hand_off(router: EmbeddingRouter, text: str) -> None:
+    route = router.classify(text)
+    assert route is None or route.intent == "question"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["can I speak to a real person?", "I would like to talk to a person, please.", "我要人工客服", "转人工"],
+)
+def test_asking_for_a_person_is_still_a_hand_off(router: EmbeddingRouter, text: str) -> None:
+    assert router.route_for("handoff", 0.9, "embedding", text).intent == "handoff"
+
+
 def test_asking_how_an_action_works_is_a_question_whoever_routed_it(router: EmbeddingRouter) -> None:
     assert router.route_for("transfer", 0.0, "llm", "what's the best crypto to buy?").intent == "question"
     assert router.route_for("transfer", 0.0, "llm", "please send 50 EUR to Anna").intent == "transfer"
