@@ -37,7 +37,7 @@ async def record_proposal(
     """Store the proposal and return the state update: a confirmation question, or a neutral refusal."""
     language = state.get("language", "en")
     blocked = verdict.decision == Decision.BLOCK
-    action_id = uuid.uuid4().hex
+    action_id, judged = uuid.uuid4().hex, verdict.model_dump(mode="json")
     async with deps.sessions() as session:
         session.add(
             Action(
@@ -48,7 +48,7 @@ async def record_proposal(
                 type=action_type,
                 args=args,
                 summary=clean_text(summary),  # what the customer confirms and the officer approves
-                verdict=verdict.model_dump(mode="json"),
+                verdict=judged,
                 rationale=clean_text(rationale, multiline=True),
                 status="blocked" if blocked else "confirm",
             )
@@ -61,7 +61,7 @@ async def record_proposal(
             payload={
                 "type": action_type,
                 "args": args,
-                "verdict": verdict.model_dump(mode="json"),
+                "verdict": judged,
                 "customer_id": state["customer_id"],
             },
         )
@@ -69,7 +69,7 @@ async def record_proposal(
     note = verdict.customer_text()
     update: dict[str, Any] = {
         "action": {"action_id": action_id, "type": action_type, "args": args, "summary": summary},
-        "verdict": verdict.model_dump(mode="json"),
+        "verdict": judged,
     }
     if blocked:
         reason = note.get(language) if note else say("not_permitted", language)

@@ -153,10 +153,15 @@ class WatchlistRule(RuleBase):
 
 
 # --- approvals, KYC -----------------------------------------------------------------------------
-class ApprovalThresholdRule(RuleBase):
-    kind: Literal["approval_threshold"]
+class AmountRule(RuleBase):
+    """A rule about one action's amount: which action, and the argument that holds the amount."""
+
     action: str
     amount_arg: str = "amount"
+
+
+class ApprovalThresholdRule(AmountRule):
+    kind: Literal["approval_threshold"]
     min_amount: Decimal = Field(ge=0)
     approvers: int = Field(ge=0, le=4)
     aggregate_hours: int = Field(default=0, ge=0, description="same-payee transfers that count as one")
@@ -181,12 +186,10 @@ class ActionCatalogueRule(RuleBase):
         return self
 
 
-class SufficientFundsRule(RuleBase):
+class SufficientFundsRule(AmountRule):
     """An amount above the account's available balance (read from the ledger, never from the model)."""
 
     kind: Literal["sufficient_funds"]
-    action: str
-    amount_arg: str = "amount"
 
 
 class KycGateRule(RuleBase):

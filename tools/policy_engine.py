@@ -25,6 +25,7 @@ from policies.actions import ActionRequest, TransferArgs
 from policies.loader import PolicyLoadError, PolicySet, load_policy_set, pack_files
 from policies.schema import (
     ActionCatalogueRule,
+    AmountRule,
     ApprovalThresholdRule,
     KycGateRule,
     QuestionnaireRule,
@@ -36,7 +37,7 @@ from policies.verdict import CustomerText, Decision, Reason, Verdict
 from tools.sanctions import screen_name
 from tools.screening import TransferContext, party_key, reason, screen_transfer
 
-AmountRule = TypeVar("AmountRule", ApprovalThresholdRule, SufficientFundsRule)
+A = TypeVar("A", bound=AmountRule)
 _ORDER = {Decision.ALLOW: 0, Decision.REQUIRE_APPROVAL: 1, Decision.BLOCK: 2}
 
 
@@ -179,9 +180,7 @@ class PolicyEngine:
                 }
                 out.add(reason(rule, self._rule(rule), evidence))
 
-    def _amounts(
-        self, kind: type[AmountRule], request: ActionRequest, out: _Outcome
-    ) -> Iterator[tuple[AmountRule, Decimal]]:
+    def _amounts(self, kind: type[A], request: ActionRequest, out: _Outcome) -> Iterator[tuple[A, Decimal]]:
         """The rules of this kind for this action, each with the amount it reads from the arguments;
         an amount that is not a number is refused."""
         for rule in self.policies.of_kind(kind):
