@@ -24,6 +24,7 @@ class ConversationState(TypedDict, total=False):
     intent: str
     agent: AgentName
     route_by: str
+    topic: str | None  # the intent catalogue's topic (agents/catalogue.yaml), when the router has one
     hits: list[dict[str, Any]]
     # What goes back to the customer at the end of this run.
     reply: str

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from langgraph.graph.state import CompiledStateGraph
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -67,10 +68,17 @@ def _default_retriever(settings: Settings) -> Retriever:
 
 
 def _default_router(settings: Settings) -> EmbeddingRouter:
+    from agents.catalogue import load_catalogue, load_or_train
     from knowledge.embeddings import get_embedder
 
     embedder = get_embedder(settings)
-    return EmbeddingRouter(lambda texts: embedder.embed(list(texts)))
+
+    def embed(texts: Sequence[str]) -> np.ndarray:
+        return embedder.embed(list(texts))
+
+    embedder_id = f"{settings.embedding_base_url or settings.embedding_runtime}:{settings.embedding_model}"
+    topics = load_or_train(embed, embedder_id, settings.cache_dir)  # trained once, then cached
+    return EmbeddingRouter(embed, topics=topics, catalogue=load_catalogue())
 
 
 def _default_grounding() -> GroundingCheck:

@@ -51,6 +51,7 @@ async def route(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, A
         "intent": chosen.intent,
         "agent": chosen.agent,
         "route_by": chosen.by,
+        "topic": chosen.topic,
         "language": detect_language(text),
         "action": None,
         "verdict": None,

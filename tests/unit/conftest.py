@@ -54,9 +54,10 @@ PASSAGES = [
 
 @pytest.fixture(scope="session")
 def router() -> EmbeddingRouter:
-    from knowledge.embeddings import get_embedder
+    """The server's own router, the intent catalogue's classifier included (trained once, then cached)."""
+    from app.runtime import _default_router
 
-    return EmbeddingRouter(get_embedder(Settings()).embed)
+    return _default_router(Settings())
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
