@@ -27,8 +27,15 @@ def serve(
     """Run the web server: chat API, approvals API, widget and console."""
     import uvicorn
 
+    from app.observability import logging_config
+
     settings = get_settings()
-    uvicorn.run("server:app", host=host or settings.host, port=port or settings.port, log_level="info")
+    uvicorn.run(
+        "server:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=logging_config(settings),  # JSON lines with request and turn ids, PII redacted
+    )
 
 
 @app.command("eval")

@@ -96,6 +96,20 @@ class Settings(BaseSettings):
 
     redis_url: str | None = None
 
+    # Observability (docs/observability.md). Tracing is off unless OTLP_ENDPOINT is set.
+    otlp_endpoint: str | None = Field(
+        default=None, description="OTLP collector, e.g. http://otel-collector:4317 (grpc) or :4318 (http)"
+    )
+    otlp_protocol: Literal["grpc", "http"] = "grpc"
+    otlp_insecure: bool = Field(
+        default=False, description="gRPC without TLS (a collector on a private network)"
+    )
+    otel_service_name: str = "finagent"
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="json: one object a line with request and turn ids, PII redacted"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
     @field_validator("widget_allowed_origins")
     @classmethod
     def _origins_only(cls, origins: list[str]) -> list[str]:
