@@ -191,13 +191,14 @@ def migrate() -> None:
 
 
 def _register_domains() -> None:
-    from app import policy_cli
+    from app import policy_cli, retention_cli
     from finagent import llm_cli
     from knowledge import cli as kb_cli
 
     llm_cli.register(app)
     kb_cli.register(app)
     policy_cli.register(app)
+    retention_cli.register(app)
 
 
 _register_domains()

@@ -110,6 +110,14 @@ class Settings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # Retention (`finagent retention run`). The audit trail is never pruned.
+    retention_checkpoint_days: int = Field(
+        default=30, ge=1, description="finished runs' LangGraph checkpoints older than this go"
+    )
+    retention_conversation_days: int = Field(
+        default=7 * 365, ge=1, description="messages of conversations idle this long go (no open action)"
+    )
+
     @field_validator("widget_allowed_origins")
     @classmethod
     def _origins_only(cls, origins: list[str]) -> list[str]:
