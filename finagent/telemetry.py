@@ -57,8 +57,8 @@ def tracer() -> trace.Tracer:
     return trace.get_tracer(TRACER_NAME)
 
 
-def configure_tracing(settings: Settings) -> TracerProvider | None:
-    """Install the OTLP exporter when OTLP_ENDPOINT is set; otherwise leave tracing off."""
+def build_provider(settings: Settings) -> TracerProvider | None:
+    """A tracer provider exporting over OTLP to OTLP_ENDPOINT, or None when tracing is off."""
     if not settings.otlp_endpoint:
         return None
     from opentelemetry.sdk.resources import Resource
@@ -76,7 +76,14 @@ def configure_tracing(settings: Settings) -> TracerProvider | None:
         exporter = HttpExporter(endpoint=settings.otlp_endpoint.rstrip("/") + "/v1/traces")
     provider = TracerProvider(resource=Resource.create({"service.name": settings.otel_service_name}))
     provider.add_span_processor(BatchSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)
+    return provider
+
+
+def configure_tracing(settings: Settings) -> TracerProvider | None:
+    """Install the OTLP exporter process-wide when OTLP_ENDPOINT is set; otherwise leave tracing off."""
+    provider = build_provider(settings)
+    if provider is not None:
+        trace.set_tracer_provider(provider)
     return provider
 
 

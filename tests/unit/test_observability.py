@@ -125,6 +125,9 @@ def test_each_turn_is_a_span_tree_of_nodes_model_calls_retrievals_and_tools(
         "    node compliance",
         "      tool text_check.check_outgoing_text",
     ]
+    from finagent.telemetry import _open
+
+    assert _open == {}  # every node's span was ended and forgotten: nothing grows per turn
     by_name = {s.name: s for s in spans.get_finished_spans()}
     assert by_name["turn decision"].attributes is not None
     assert by_name["turn decision"].attributes["finagent.turn.outcome"] == "executed"
@@ -271,3 +274,56 @@ def test_metrics_count_turns_model_calls_verdicts_and_the_queue(make_client: App
     assert grew("finagent_retrieval_seconds_count", outcome="ok") >= 1
     assert _value(after, "finagent_approval_queue_items", state="unclaimed") == 0
     assert _value(after, "finagent_approval_queue_items", state="claimed") == 0
+
+
+def test_spans_are_exported_over_otlp_when_configured() -> None:
+    """A loopback OTLP/HTTP receiver gets the spans, as a collector would."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    from finagent.telemetry import build_provider
+    from tests.conftest import free_port
+
+    received: list[ExportTraceServiceRequest] = []
+
+    class Collector(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            request = ExportTraceServiceRequest()
+            request.ParseFromString(self.rfile.read(int(self.headers["Content-Length"])))
+            received.append(request if self.path == "/v1/traces" else ExportTraceServiceRequest())
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", free_port()), Collector)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        settings = Settings(
+            environment="test",
+            otlp_endpoint=f"http://127.0.0.1:{server.server_port}",
+            otlp_protocol="http",
+            otel_service_name="finagent-test",
+        )
+        provider = build_provider(settings)
+        assert provider is not None
+        with provider.get_tracer("finagent").start_as_current_span("turn message"):
+            pass
+        assert provider.force_flush(10_000)
+        provider.shutdown()
+    finally:
+        server.shutdown()
+    spans = [
+        (span.name, {a.key: a.value.string_value for a in resource.resource.attributes})
+        for request in received
+        for resource in request.resource_spans
+        for scope in resource.scope_spans
+        for span in scope.spans
+    ]
+    assert [name for name, _ in spans] == ["turn message"]
+    assert spans[0][1]["service.name"] == "finagent-test"
