@@ -93,6 +93,14 @@ def bench_policy(out: Annotated[Path, typer.Option()]) -> None:
     policy.main(out, get_settings())
 
 
+@bench_app.command("telemetry")
+def bench_telemetry(out: Annotated[Path, typer.Option()]) -> None:
+    """What a span costs with tracing off (the default) and on."""
+    from bench import telemetry
+
+    typer.echo(json.dumps(telemetry.main(out), indent=2))
+
+
 risk_app = typer.Typer(
     no_args_is_help=True, help="Credit scorecards: train on any portfolio, check fairness."
 )

@@ -53,8 +53,12 @@ _open: dict[UUID, _Run] = {}
 _open_lock = threading.Lock()
 
 
+# A proxy: it follows the provider installed later (configure_tracing), so it can be made once.
+_TRACER = trace.get_tracer(TRACER_NAME)
+
+
 def tracer() -> trace.Tracer:
-    return trace.get_tracer(TRACER_NAME)
+    return _TRACER
 
 
 def build_provider(settings: Settings) -> TracerProvider | None:
