@@ -245,6 +245,11 @@ def _value(metrics: dict[Any, float], name: str, **labels: str) -> float:
 
 def test_metrics_count_turns_model_calls_verdicts_and_the_queue(make_client: AppFactory) -> None:
     client = make_client(ANSWER, TRANSFER_20K)
+    assert (
+        client.get("/health", headers={"X-Request-ID": "lb-7f3a.42"}).headers["X-Request-ID"] == "lb-7f3a.42"
+    )
+    made = client.get("/health").headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", made)
     before = _metrics(client)
     alice = login(client, "alice")
     say(client, alice, "How do I block a lost card?")
