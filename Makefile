@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 FINAGENT := $(BIN)/finagent
 CODE := app agents tools graphs knowledge policies evals finagent bench server.py
 
-.PHONY: run test install model kb lint typecheck unit integration browser chromium stop clean
+.PHONY: run test install model kb lint typecheck unit integration browser chromium stop clean audit
 
 run: install kb ## install, prepare the model, start vLLM and the server
 	@if [ -z "$$LLM_BASE_URL" ]; then $(FINAGENT) llm prepare && $(FINAGENT) llm start; \
@@ -51,6 +51,12 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy $(CODE)
+
+# Known vulnerabilities in the installed dependencies, from PyPI's JSON API (advisories from the PyPA
+# database). Not part of `make test`: where finagent is developed only PyPI's package index is reachable,
+# not its JSON API, so every package would be reported as unauditable (docs/reliability.md).
+audit: install
+	$(BIN)/pip-audit --strict --vulnerability-service pypi --skip-editable
 
 unit: install
 	$(BIN)/pytest tests/unit -q

@@ -26,11 +26,13 @@ from app.api.middleware import BodyLimit, security_headers
 from app.api.routes import router
 from app.approvals import ApprovalConflict, ApprovalForbidden, resume_unfinished
 from app.conversations import InputError, NotFound
+from app.observability import learn_names, refresh_queue_gauges, request_id, request_id_var
 from app.runtime import open_runtime
 from finagent.auth import session_secret
 from finagent.login_throttle import LoginThrottle
 from finagent.metrics import HTTP_LATENCY
 from finagent.settings import Settings, get_settings
+from finagent.telemetry import configure_tracing
 
 WEB = Path(__file__).resolve().parent / "web"
 MAX_BODY_BYTES = 64 * 1024
@@ -48,13 +50,19 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.auth_secret = await asyncio.to_thread(session_secret, settings)
-        async with open_runtime(settings, **runtime_overrides) as rt:
-            app.state.runtime = rt
-            app.state.login_throttle = LoginThrottle.from_settings(rt.sessions, settings)
-            resumed = await resume_unfinished(rt)
-            if resumed:
-                log.warning("resumed %d approved actions left unfinished by a previous process", resumed)
-            yield
+        tracing = configure_tracing(settings)  # None unless OTLP_ENDPOINT is set
+        try:
+            async with open_runtime(settings, **runtime_overrides) as rt:
+                app.state.runtime = rt
+                app.state.login_throttle = LoginThrottle.from_settings(rt.sessions, settings)
+                await learn_names(rt.sessions)  # customers' and payees' names never reach the logs
+                resumed = await resume_unfinished(rt)
+                if resumed:
+                    log.warning("resumed %d approved actions left unfinished by a previous process", resumed)
+                yield
+        finally:
+            if tracing is not None:
+                tracing.shutdown()  # flush the spans still in the batch
 
     app = FastAPI(title="finagent", version="0.1.0", lifespan=lifespan)
     app.include_router(router)
@@ -73,8 +81,14 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         started = time.perf_counter()
-        response = await call_next(request)
+        rid = request_id(request.headers.get("x-request-id"))
+        token = request_id_var.set(rid)  # in every log line of this request, and of the turn it starts
+        try:
+            response = await call_next(request)
+        finally:
+            request_id_var.reset(token)
         response.headers.update(security_headers(request.url.path, settings.widget_allowed_origins))
+        response.headers["X-Request-ID"] = rid
         route = request.scope.get("route")
         HTTP_LATENCY.labels(
             request.method, getattr(route, "path", "unmatched"), response.status_code
@@ -144,7 +158,8 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
         return {"max_message_chars": settings.max_message_chars}
 
     @app.get("/metrics")
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        await refresh_queue_gauges(request.app.state.runtime.sessions)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/")
@@ -167,5 +182,7 @@ def __getattr__(name: str) -> Any:  # `uvicorn server:app` builds the app on fir
 if __name__ == "__main__":
     import uvicorn
 
+    from app.observability import logging_config
+
     s = get_settings()
-    uvicorn.run(create_app(s), host=s.host, port=s.port, log_level="info")
+    uvicorn.run(create_app(s), host=s.host, port=s.port, log_config=logging_config(s))

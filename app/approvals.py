@@ -19,6 +19,7 @@ from langgraph.types import Command
 from sqlalchemy import select, update
 
 from app.conversations import InputError, NotFound, action_staff_view, store_outcome
+from app.observability import turn
 from app.runtime import AppRuntime
 from finagent import audit
 from finagent.auth import Principal
@@ -273,10 +274,14 @@ def _resume_payload(final: str, decisions: list[ApprovalDecision], reason: Decis
 
 async def resume_run(rt: AppRuntime, action: Action, resume: dict[str, Any]) -> None:
     """Continue the held run with the officers' decision and post the outcome in the conversation."""
-    async with rt.lock(action.thread_id):
+    async with (
+        rt.lock(action.thread_id),
+        turn(rt.sessions, "decision", thread_id=action.thread_id, run_id=action.run_id) as current,
+    ):
         config: RunnableConfig = {"configurable": {"thread_id": action.run_id}}
         await rt.graph.ainvoke(Command(resume=resume), config, context=rt.deps)
         state = await rt.graph.aget_state(config)
+        current.outcome = str(state.values.get("status") or "answered")
         await store_outcome(rt, action.thread_id, dict(state.values))
 
 

@@ -27,8 +27,15 @@ def serve(
     """Run the web server: chat API, approvals API, widget and console."""
     import uvicorn
 
+    from app.observability import logging_config
+
     settings = get_settings()
-    uvicorn.run("server:app", host=host or settings.host, port=port or settings.port, log_level="info")
+    uvicorn.run(
+        "server:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=logging_config(settings),  # JSON lines with request and turn ids, PII redacted
+    )
 
 
 @app.command("eval")
@@ -84,6 +91,14 @@ def bench_policy(out: Annotated[Path, typer.Option()]) -> None:
     from bench import policy
 
     policy.main(out, get_settings())
+
+
+@bench_app.command("telemetry")
+def bench_telemetry(out: Annotated[Path, typer.Option()]) -> None:
+    """What a span costs with tracing off (the default) and on."""
+    from bench import telemetry
+
+    typer.echo(json.dumps(telemetry.main(out), indent=2))
 
 
 risk_app = typer.Typer(
@@ -184,13 +199,14 @@ def migrate() -> None:
 
 
 def _register_domains() -> None:
-    from app import policy_cli
+    from app import policy_cli, retention_cli
     from finagent import llm_cli
     from knowledge import cli as kb_cli
 
     llm_cli.register(app)
     kb_cli.register(app)
     policy_cli.register(app)
+    retention_cli.register(app)
 
 
 _register_domains()

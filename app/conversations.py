@@ -14,6 +14,7 @@ from langgraph.types import Command
 from sqlalchemy import select
 
 from agents.confirmation import confirmation_answer
+from app.observability import turn
 from app.runtime import AppRuntime
 from finagent import audit
 from finagent.auth import Principal
@@ -163,34 +164,40 @@ async def store_outcome(rt: AppRuntime, thread_id: str, values: dict[str, Any]) 
 
 async def _run(rt: AppRuntime, run_id: str, graph_input: Any, thread_id: str) -> AsyncIterator[Event]:
     config: RunnableConfig = {"configurable": {"thread_id": run_id}}
-    try:
-        # Agents are subgraphs: their tokens arrive as (namespace, chunk).
-        stream = rt.graph.astream(graph_input, config, context=rt.deps, stream_mode="custom", subgraphs=True)
-        async for _, chunk in stream:
-            if isinstance(chunk, dict) and chunk.get("type") == "token":
-                yield "token", {"text": chunk["text"]}
-    except Exception as exc:  # the run's checkpoint keeps the state; the customer gets a clear message
-        log.exception("run %s failed", run_id)
-        async with rt.sessions() as session:
-            await audit.record(
-                session,
-                actor="system",
-                kind="run.failed",
-                subject=thread_id,
-                payload={"run_id": run_id, "error": type(exc).__name__},
+    kind = "resume" if isinstance(graph_input, Command) else "message"
+    async with turn(rt.sessions, kind, thread_id=thread_id, run_id=run_id) as current:
+        log.debug("turn input: %s", graph_input.resume if isinstance(graph_input, Command) else graph_input)
+        try:
+            # Agents are subgraphs: their tokens arrive as (namespace, chunk).
+            stream = rt.graph.astream(
+                graph_input, config, context=rt.deps, stream_mode="custom", subgraphs=True
             )
-            await session.commit()
-        yield (
-            "error",
-            {
-                "code": "internal",
-                "message": "Something went wrong on our side. Your message is saved; "
-                "please try again in a moment.",
-            },
-        )
-        return
-    state = await rt.graph.aget_state(config)
-    yield "message", await store_outcome(rt, thread_id, dict(state.values))
+            async for _, chunk in stream:
+                if isinstance(chunk, dict) and chunk.get("type") == "token":
+                    yield "token", {"text": chunk["text"]}
+        except Exception as exc:  # the run's checkpoint keeps the state; the customer gets a clear message
+            log.exception("run %s failed", run_id)
+            async with rt.sessions() as session:
+                await audit.record(
+                    session,
+                    actor="system",
+                    kind="run.failed",
+                    subject=thread_id,
+                    payload={"run_id": run_id, "error": type(exc).__name__},
+                )
+                await session.commit()
+            yield (
+                "error",
+                {
+                    "code": "internal",
+                    "message": "Something went wrong on our side. Your message is saved; "
+                    "please try again in a moment.",
+                },
+            )
+            return
+        state = await rt.graph.aget_state(config)
+        current.outcome = str(state.values.get("status") or "answered")
+        yield "message", await store_outcome(rt, thread_id, dict(state.values))
 
 
 async def _latest_confirmable(rt: AppRuntime, thread_id: str) -> Action | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -17,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from agents.deps import Deps, GroundingCheck, Retriever
 from agents.router import EmbeddingRouter
 from finagent.db import make_engine, make_sessionmaker, upgrade
-from finagent.llm import ChatModel, chat_model_from_settings
+from finagent.llm import ChatModel, InstrumentedChatModel, chat_model_from_settings
+from finagent.metrics import RETRIEVAL_SECONDS
 from finagent.settings import Settings
+from finagent.telemetry import GraphSpans, span
 from graphs.checkpoint import open_checkpointer
 from graphs.main import build_graph
 
@@ -52,6 +55,31 @@ class AppRuntime:
     async def drain(self, timeout_s: float = 60.0) -> None:
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout_s)
+
+
+class TracedRetriever:
+    """Any retriever with a span and a latency per search; other attributes (`available`) pass through."""
+
+    def __init__(self, inner: Retriever) -> None:
+        self.inner = inner
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.inner, attr)
+
+    def search(
+        self, query: str, *, k: int = 5, audience: Any = "public", language: str | None = None
+    ) -> list[Any]:
+        started, outcome = time.perf_counter(), "error"
+        with span(
+            "retrieval search", **{"finagent.retrieval.k": k, "finagent.retrieval.audience": str(audience)}
+        ) as current:
+            try:
+                hits = self.inner.search(query, k=k, audience=audience, language=language)
+                current.set_attribute("finagent.retrieval.hits", len(hits))
+                outcome = "ok"
+                return hits
+            finally:
+                RETRIEVAL_SECONDS.labels(outcome).observe(time.perf_counter() - started)
 
 
 def _default_retriever(settings: Settings) -> Retriever:
@@ -111,17 +139,17 @@ async def open_runtime(
         router = await asyncio.to_thread(_default_router, settings)
     deps = Deps(
         settings=settings,
-        llm=llm or chat_model_from_settings(settings),
-        retriever=retriever,
+        llm=InstrumentedChatModel(llm or chat_model_from_settings(settings)),
+        retriever=TracedRetriever(retriever),
         router=router,
         sessions=sessions,
         check_grounding=grounding or _default_grounding(),
     )
     try:
         async with open_checkpointer(settings) as saver:
-            rt = AppRuntime(
-                settings=settings, engine=engine, sessions=sessions, graph=build_graph(saver), deps=deps
-            )
+            # A span per graph node, agents' subgraph nodes included (finagent.telemetry).
+            graph = build_graph(saver).with_config(callbacks=[GraphSpans()])
+            rt = AppRuntime(settings=settings, engine=engine, sessions=sessions, graph=graph, deps=deps)
             try:
                 yield rt
             finally:

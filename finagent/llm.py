@@ -8,13 +8,16 @@ and a named tool call. Failures come out as two exception families so nodes can 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol, TypeVar
 
 import openai
 from pydantic import BaseModel, ValidationError
 
+from finagent.metrics import LLM_CALLS, LLM_SECONDS, LLM_TOKENS
 from finagent.settings import Settings
+from finagent.telemetry import span
 
 T = TypeVar("T", bound=BaseModel)
 ChatMessage = dict[str, str]
@@ -49,6 +52,14 @@ class ChatModel(Protocol):
 
 def _schema_name(schema: type[BaseModel]) -> str:
     return schema.__name__[:64]
+
+
+def _count_usage(usage: Any) -> None:
+    """Tokens as the endpoint reports them (vLLM does, also at the end of a stream)."""
+    if usage is None:
+        return
+    LLM_TOKENS.labels("prompt").inc(getattr(usage, "prompt_tokens", 0) or 0)
+    LLM_TOKENS.labels("completion").inc(getattr(usage, "completion_tokens", 0) or 0)
 
 
 class OpenAIChatModel:
@@ -90,8 +101,10 @@ class OpenAIChatModel:
                 temperature=self._settings.llm_temperature,
                 max_tokens=max_tokens or self._settings.llm_max_tokens,
                 stream=True,
+                stream_options={"include_usage": True},
             )
             async for chunk in stream:
+                _count_usage(getattr(chunk, "usage", None))
                 if chunk.choices and chunk.choices[0].delta.content:
                     yield chunk.choices[0].delta.content
         except openai.OpenAIError as exc:
@@ -111,6 +124,7 @@ class OpenAIChatModel:
             )
         except openai.OpenAIError as exc:
             raise self._wrap(exc) from exc
+        _count_usage(getattr(resp, "usage", None))
         content = (resp.choices[0].message.content or "") if resp.choices else ""
         try:
             return schema.model_validate_json(content)
@@ -141,6 +155,7 @@ class OpenAIChatModel:
             )
         except openai.OpenAIError as exc:
             raise self._wrap(exc) from exc
+        _count_usage(getattr(resp, "usage", None))
         calls = resp.choices[0].message.tool_calls if resp.choices else None
         if not calls:
             raise LLMBadOutput("no tool call in reply", model_name=self.name)
@@ -156,6 +171,67 @@ class OpenAIChatModel:
         except openai.OpenAIError:
             return False
         return True
+
+
+def _outcome(exc: BaseException | None) -> str:
+    if exc is None:
+        return "ok"
+    return "unavailable" if isinstance(exc, LLMUnavailable) else "bad_output"
+
+
+class InstrumentedChatModel:
+    """Any ChatModel with a span, a latency and an outcome count per call (finagent.metrics). The
+    runtime wraps the model it is given, the real client or a test's scripted one alike."""
+
+    def __init__(self, model: ChatModel) -> None:
+        self.inner = model
+        self.name = model.name
+
+    def __getattr__(self, attr: str) -> Any:  # health() and whatever else the model offers
+        return getattr(self.inner, attr)
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int | None = None
+    ) -> AsyncIterator[str]:
+        started, error, chunks = time.perf_counter(), None, 0
+        with span("llm stream", **{"gen_ai.request.model": self.name}) as current:
+            try:
+                async for piece in self.inner.stream(messages, max_tokens=max_tokens):
+                    chunks += 1
+                    yield piece
+            except Exception as exc:
+                error = exc
+                raise
+            finally:
+                current.set_attribute("finagent.llm.chunks", chunks)
+                current.set_attribute("finagent.llm.outcome", _outcome(error))
+                LLM_CALLS.labels("stream", _outcome(error)).inc()
+                LLM_SECONDS.labels("stream").observe(time.perf_counter() - started)
+
+    async def structured(self, messages: Sequence[ChatMessage], schema: type[T]) -> T:
+        with span(
+            "llm structured", **{"gen_ai.request.model": self.name, "finagent.llm.schema": schema.__name__}
+        ):
+            return await self._timed("structured", self.inner.structured(messages, schema))
+
+    async def tool_call(self, messages: Sequence[ChatMessage], tool: type[T], *, description: str) -> T:
+        with span(
+            "llm tool_call", **{"gen_ai.request.model": self.name, "finagent.llm.schema": tool.__name__}
+        ):
+            return await self._timed(
+                "tool_call", self.inner.tool_call(messages, tool, description=description)
+            )
+
+    async def _timed(self, call: str, work: Any) -> Any:
+        started, error = time.perf_counter(), None
+        try:
+            return await work
+        except Exception as exc:
+            error = exc
+            raise
+        finally:
+            LLM_CALLS.labels(call, _outcome(error)).inc()
+            LLM_SECONDS.labels(call).observe(time.perf_counter() - started)
 
 
 def chat_model_from_settings(settings: Settings) -> OpenAIChatModel:

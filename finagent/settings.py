@@ -96,6 +96,28 @@ class Settings(BaseSettings):
 
     redis_url: str | None = None
 
+    # Observability (docs/observability.md). Tracing is off unless OTLP_ENDPOINT is set.
+    otlp_endpoint: str | None = Field(
+        default=None, description="OTLP collector, e.g. http://otel-collector:4317 (grpc) or :4318 (http)"
+    )
+    otlp_protocol: Literal["grpc", "http"] = "grpc"
+    otlp_insecure: bool = Field(
+        default=False, description="gRPC without TLS (a collector on a private network)"
+    )
+    otel_service_name: str = "finagent"
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="json: one object a line with request and turn ids, PII redacted"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # Retention (`finagent retention run`). The audit trail is never pruned.
+    retention_checkpoint_days: int = Field(
+        default=30, ge=1, description="finished runs' LangGraph checkpoints older than this go"
+    )
+    retention_conversation_days: int = Field(
+        default=7 * 365, ge=1, description="messages of conversations idle this long go (no open action)"
+    )
+
     @field_validator("widget_allowed_origins")
     @classmethod
     def _origins_only(cls, origins: list[str]) -> list[str]:

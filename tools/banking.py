@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from finagent import audit
 from finagent.models import Account, Action, Card, Customer, Execution, Payee, Transfer, utcnow
+from finagent.telemetry import tool_entry
 from policies.actions import ActionRequest, CustomerContext, PastTransfer
 from policies.verdict import CustomerText, Decision, Verdict
 from tools.policy_engine import PolicyEngine
@@ -198,6 +199,7 @@ async def _recheck(session: AsyncSession, engine: PolicyEngine, action: Action, 
     raise ActionRefused(fresh)
 
 
+@tool_entry("banking.execute_action")
 async def execute_action(
     sessions: async_sessionmaker[AsyncSession],
     action_id: str,

@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from finagent.metrics import VERDICTS
+from finagent.telemetry import tool_entry
 from policies.actions import ActionRequest, TransferArgs
 from policies.loader import PolicyLoadError, PolicySet, load_policy_set, pack_files
 from policies.schema import (
@@ -77,6 +79,7 @@ class PolicyEngine:
         self.version: str = policies.version
 
     # -- the public entry point ----------------------------------------------------------------
+    @tool_entry("policy.check_action")
     def check_action(self, request: ActionRequest) -> Verdict:
         out = _Outcome(reasons=[])
         self._catalogue(request, out)
@@ -87,6 +90,7 @@ class PolicyEngine:
         self._thresholds(request, out)
         self._funds(request, out)
         decision = max((r.decision for r in out.reasons), key=_ORDER.__getitem__, default=Decision.ALLOW)
+        VERDICTS.labels(request.action, decision.value).inc()
         return Verdict(
             decision=decision,
             reasons=out.reasons,

@@ -18,6 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from finagent.telemetry import tool_entry
 from policies.schema import DisclosureItem, PiiRule, ProhibitedClaimRule, RequiredDisclosureRule
 from policies.verdict import Decision, Verdict
 from tools.pii import DETECTORS, PiiSpan
@@ -147,6 +148,7 @@ def _redact(text: str, spans: list[PiiSpan]) -> str:
     return text
 
 
+@tool_entry("text_check.check_outgoing_text")
 def check_outgoing_text(
     text: str, *, product_types: Sequence[str] = (), engine: PolicyEngine | None = None
 ) -> TextCheck:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Path, Request
 
 from app.runtime import AppRuntime
 from finagent.auth import AuthError, Principal, read_token
@@ -64,3 +64,9 @@ def current_officer(principal: Annotated[Principal, Depends(current_principal)])
 
 CustomerDep = Annotated[Principal, Depends(current_customer)]
 OfficerDep = Annotated[Principal, Depends(current_officer)]
+
+
+# Row ids are 32-bit in PostgreSQL (SERIAL) and SQLite refuses integers past 64 bits: a larger id in a
+# path is a 422, not a database error.
+MAX_ROW_ID = 2**31 - 1
+ItemId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="an approval item's id")]

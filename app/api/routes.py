@@ -17,6 +17,7 @@ from app.api.deps import (
     AuthSecretDep,
     ClientAddressDep,
     CustomerDep,
+    ItemId,
     LoginThrottleDep,
     OfficerDep,
     RuntimeDep,
@@ -139,23 +140,23 @@ async def approval_list(rt: RuntimeDep, _: OfficerDep, status: str = "pending") 
 
 
 @router.get("/approvals/{item_id}")
-async def approval_item(item_id: int, rt: RuntimeDep, _: OfficerDep) -> dict[str, Any]:
+async def approval_item(item_id: ItemId, rt: RuntimeDep, _: OfficerDep) -> dict[str, Any]:
     return await approvals.get_item(rt, item_id)
 
 
 @router.post("/approvals/{item_id}/claim")
-async def approval_claim(item_id: int, rt: RuntimeDep, officer: OfficerDep) -> dict[str, Any]:
+async def approval_claim(item_id: ItemId, rt: RuntimeDep, officer: OfficerDep) -> dict[str, Any]:
     return await approvals.claim(rt, officer, item_id)
 
 
 @router.post("/approvals/{item_id}/release")
-async def approval_release(item_id: int, rt: RuntimeDep, officer: OfficerDep) -> dict[str, Any]:
+async def approval_release(item_id: ItemId, rt: RuntimeDep, officer: OfficerDep) -> dict[str, Any]:
     return await approvals.claim(rt, officer, item_id, release=True)
 
 
 @router.post("/approvals/{item_id}/decision")
 async def approval_decision(
-    item_id: int, body: DecisionIn, rt: RuntimeDep, officer: OfficerDep
+    item_id: ItemId, body: DecisionIn, rt: RuntimeDep, officer: OfficerDep
 ) -> dict[str, Any]:
     return await approvals.decide(
         rt, officer, item_id, decision=body.decision, reason_code=body.reason_code, note=body.note
