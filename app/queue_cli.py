@@ -32,7 +32,7 @@ def sweep_once() -> None:
 def bench_queue(
     out: Annotated[Path, typer.Option(help="folder for results.json")],
     database_url: Annotated[
-        str | None, typer.Option(help="a fresh, empty database to seed (default: SQLite in OUT/data)")
+        str | None, typer.Option(help="an empty database to seed (default: a temporary SQLite file)")
     ] = None,
 ) -> None:
     """Seed 10,000 pending work items and time the queue page's list call (target p50 <= 200 ms)."""

@@ -1,13 +1,13 @@
 """`finagent bench queue --out DIR`: how long the console's queue page takes to list, with 10,000 items
 pending.
 
-A fresh database (SQLite in DIR, or DATABASE_URL when given with --database-url) gets the demo data and
-10,000 pending work items spread over the kinds, priorities and SLA times a busy day has, all in the
-compliance officers' queue for the worst case. Then the real server (create_app, in-process, no network)
-answers the list call the queue page makes: signed-in officer, first page of 50, sorted by priority and
-SLA, with the total count. Also timed: a text search, the SLA sort, a later page, and the supervisor's
-escalated view. Each call's time is measured around the ASGI request (server time, no socket); the
-target is queue_list_ms_p50 <= 200. Writes DIR/results.json.
+A fresh database (a temporary SQLite file, or an empty one given with --database-url) gets the
+demo data and 10,000 pending approvals with the priorities, ages and escalations of a busy day, all in
+the compliance officers' queue (the worst case for one role's page). Then the real server (create_app,
+in-process, no network) answers the list call the queue page makes: signed-in officer, first page of 50,
+sorted by priority and SLA, with the total count. Also timed: a text search, the SLA sort, a later page,
+and the supervisor's escalated view. Each call is timed around the ASGI request (server time, no socket);
+the target is queue_list_ms_p50 <= 200. Writes DIR/results.json.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import asyncio
 import json
 import random
 import statistics
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -140,14 +141,13 @@ def measure(settings: Settings) -> dict[str, Any]:
 
 def main(out: Path, settings: Settings, database_url: str | None = None) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
-    data_dir = out / "data"
-    if data_dir.exists() and database_url is None:
-        for old in data_dir.glob("finagent.db*"):
-            old.unlink()  # a fresh database every run: exactly 10,000 pending items
-    bench_settings = settings.model_copy(
-        update={"data_dir": data_dir, "database_url": database_url or "", "seed_demo_data": True}
-    )
-    results = measure(bench_settings)
+    # A fresh SQLite database every run (exactly 10,000 pending items), deleted afterwards; a Postgres
+    # database given with --database-url must be empty.
+    with tempfile.TemporaryDirectory(prefix="finagent-bench-queue-") as data_dir:
+        bench_settings = settings.model_copy(
+            update={"data_dir": Path(data_dir), "database_url": database_url or "", "seed_demo_data": True}
+        )
+        results = measure(bench_settings)
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     print(json.dumps({k: results[k] for k in ("queue_list_ms_p50", "meets_target", "database")}))
     return results
