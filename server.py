@@ -22,17 +22,20 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.exceptions import HTTPException
 
+from app.api import queue
 from app.api.middleware import BodyLimit, security_headers
 from app.api.routes import router
-from app.approvals import ApprovalConflict, ApprovalForbidden, resume_unfinished
+from app.approvals import resume_unfinished
 from app.conversations import InputError, NotFound
 from app.observability import learn_names, refresh_queue_gauges, request_id, request_id_var
+from app.queue_sweep import sweep_forever
 from app.runtime import open_runtime
 from finagent.auth import session_secret
 from finagent.login_throttle import LoginThrottle
 from finagent.metrics import HTTP_LATENCY
 from finagent.settings import Settings, get_settings
 from finagent.telemetry import configure_tracing
+from finagent.work_queue import ItemNotFound, QueueConflict, QueueForbidden
 
 WEB = Path(__file__).resolve().parent / "web"
 MAX_BODY_BYTES = 64 * 1024
@@ -59,13 +62,24 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
                 resumed = await resume_unfinished(rt)
                 if resumed:
                     log.warning("resumed %d approved actions left unfinished by a previous process", resumed)
-                yield
+                sweeper = (
+                    asyncio.create_task(sweep_forever(rt, settings.queue_sweep_interval_s))
+                    if settings.queue_sweep_interval_s > 0
+                    else None
+                )
+                try:
+                    yield
+                finally:
+                    if sweeper is not None:
+                        sweeper.cancel()
+                        await asyncio.gather(sweeper, return_exceptions=True)
         finally:
             if tracing is not None:
                 tracing.shutdown()  # flush the spans still in the batch
 
     app = FastAPI(title="finagent", version="0.1.0", lifespan=lifespan)
     app.include_router(router)
+    app.include_router(queue.router)
     # Innermost, so that a 413 still passes through CORS and gets the security headers.
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     if settings.widget_allowed_origins:  # bank pages on other origins that embed the widget
@@ -128,13 +142,17 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
     async def not_found(_: Request, exc: NotFound) -> JSONResponse:
         return _error(404, "not_found", str(exc))
 
-    @app.exception_handler(ApprovalConflict)
-    async def conflict(_: Request, exc: ApprovalConflict) -> JSONResponse:
+    @app.exception_handler(QueueConflict)
+    async def conflict(_: Request, exc: QueueConflict) -> JSONResponse:
         return _error(409, "conflict", str(exc))
 
-    @app.exception_handler(ApprovalForbidden)
-    async def forbidden(_: Request, exc: ApprovalForbidden) -> JSONResponse:
+    @app.exception_handler(QueueForbidden)
+    async def forbidden(_: Request, exc: QueueForbidden) -> JSONResponse:
         return _error(403, "forbidden", str(exc))
+
+    @app.exception_handler(ItemNotFound)
+    async def no_item(_: Request, exc: ItemNotFound) -> JSONResponse:
+        return _error(404, "not_found", str(exc))
 
     @app.get("/health")
     async def health(request: Request) -> dict[str, str]:

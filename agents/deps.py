@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from agents.router import EmbeddingRouter
+from finagent.clock import Clock
 from finagent.llm import ChatModel
 from finagent.settings import Settings
 from knowledge.types import Hit
@@ -36,3 +37,4 @@ class Deps:
     router: EmbeddingRouter
     sessions: async_sessionmaker[AsyncSession]
     check_grounding: GroundingCheck
+    clock: Clock = field(default_factory=Clock)  # the work queue's time: SLA, expiry (tests move it)

@@ -199,7 +199,7 @@ def migrate() -> None:
 
 
 def _register_domains() -> None:
-    from app import policy_cli, retention_cli
+    from app import policy_cli, queue_cli, retention_cli
     from finagent import llm_cli
     from knowledge import cli as kb_cli
 
@@ -207,6 +207,7 @@ def _register_domains() -> None:
     kb_cli.register(app)
     policy_cli.register(app)
     retention_cli.register(app)
+    queue_cli.register(app, bench_app)
 
 
 _register_domains()

@@ -28,8 +28,8 @@ import phonenumbers
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from finagent.metrics import APPROVAL_QUEUE_ITEMS, APPROVAL_QUEUE_OLDEST_SECONDS, TURN_SECONDS, TURNS
-from finagent.models import ApprovalItem, Customer, Payee, Thread, utcnow
+from finagent.metrics import QUEUE_ITEMS, QUEUE_OLDEST_SECONDS, TURN_SECONDS, TURNS
+from finagent.models import Customer, Payee, Thread, WorkItem, utcnow
 from finagent.settings import Settings
 from finagent.telemetry import tracer
 from tools.pii import DETECTORS
@@ -227,23 +227,28 @@ async def turn(
 
 
 async def refresh_queue_gauges(sessions: async_sessionmaker[AsyncSession]) -> None:
-    """Set the approval-queue gauges from the database, at scrape time (every replica sees the same)."""
+    """Set the work-queue gauges from the database, at scrape time (every replica sees the same)."""
+    from finagent.work_queue import KIND_ROLE, OPEN
+
     async with sessions() as session:
         rows = (
             await session.execute(
-                select(ApprovalItem.claimed_by.is_not(None), func.count(), func.min(ApprovalItem.created_at))
-                .where(ApprovalItem.status == "pending")
-                .group_by(ApprovalItem.claimed_by.is_not(None))
+                select(WorkItem.kind, WorkItem.claimed_by.is_not(None), func.count(), func.min(WorkItem.created_at))
+                .where(WorkItem.status == OPEN)
+                .group_by(WorkItem.kind, WorkItem.claimed_by.is_not(None))
             )
         ).all()
-    counts = {"unclaimed": 0, "claimed": 0}
-    oldest = None
-    for claimed, count, first in rows:
-        counts["claimed" if claimed else "unclaimed"] += count
-        oldest = first if oldest is None or (first is not None and first < oldest) else oldest
-    for state, count in counts.items():
-        APPROVAL_QUEUE_ITEMS.labels(state).set(count)
+    counts = {(kind, state): 0 for kind in KIND_ROLE for state in ("unclaimed", "claimed")}
+    oldest: dict[str, Any] = {}
+    for kind, claimed, count, first in rows:
+        counts[(kind, "claimed" if claimed else "unclaimed")] = count
+        if first is not None and (kind not in oldest or first < oldest[kind]):
+            oldest[kind] = first
+    for (kind, state), count in counts.items():
+        QUEUE_ITEMS.labels(kind, state).set(count)
     now = utcnow()
-    if oldest is not None and oldest.tzinfo is None:
-        now = now.replace(tzinfo=None)
-    APPROVAL_QUEUE_OLDEST_SECONDS.set((now - oldest).total_seconds() if oldest is not None else 0)
+    for kind in {k for k, _ in counts}:
+        first = oldest.get(kind)
+        if first is not None and first.tzinfo is None:
+            first = first.replace(tzinfo=now.tzinfo)
+        QUEUE_OLDEST_SECONDS.labels(kind).set((now - first).total_seconds() if first is not None else 0)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from agents.deps import Deps, GroundingCheck, Retriever
 from agents.router import EmbeddingRouter
+from finagent.clock import Clock
 from finagent.db import make_engine, make_sessionmaker, upgrade
 from finagent.llm import ChatModel, InstrumentedChatModel, chat_model_from_settings
 from finagent.metrics import RETRIEVAL_SECONDS
@@ -40,6 +41,11 @@ class AppRuntime:
         default_factory=weakref.WeakValueDictionary
     )
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @property
+    def clock(self) -> Clock:
+        """The work queue's time (SLA, expiry); tests move it."""
+        return self.deps.clock
 
     def lock(self, key: str) -> asyncio.Lock:
         """Serialises runs on one conversation or one action within this process."""

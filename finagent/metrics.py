@@ -39,14 +39,13 @@ TOOL_CALLS = Counter("finagent_tool_calls_total", "Tool entry points called", ["
 VERDICTS = Counter("finagent_verdicts_total", "Policy verdicts", ["action", "decision"])
 
 # Read from the database when /metrics is scraped: the same value on every replica (chart max, not sum).
-APPROVAL_QUEUE_ITEMS = Gauge(
-    "finagent_approval_queue_items", "Approval items waiting for a decision: unclaimed or claimed", ["state"]
+QUEUE_ITEMS = Gauge(
+    "finagent_queue_items", "Open work items (finagent.work_queue), by kind: unclaimed or claimed", ["kind", "state"]
 )
-APPROVAL_QUEUE_OLDEST_SECONDS = Gauge(
-    "finagent_approval_queue_oldest_pending_seconds", "Age of the oldest pending approval item"
+QUEUE_OLDEST_SECONDS = Gauge(
+    "finagent_queue_oldest_pending_seconds", "Age of the oldest open work item, by kind", ["kind"]
 )
-# An item that waited past its queue's service-level deadline. Fed by the work-queue model (which owns
-# the deadlines); until it lands, nothing increments it, and the dashboard shows no breaches.
+# An item that waited past its SLA: counted by the sweep that escalates it (app/queue_sweep.py), once.
 QUEUE_SLA_BREACHES = Counter(
-    "finagent_queue_sla_breaches_total", "Queue items that passed their service-level deadline", ["queue"]
+    "finagent_queue_sla_breaches_total", "Work items that passed their SLA and escalated", ["kind"]
 )

@@ -6,13 +6,38 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import Date
+from sqlalchemy.types import Date, TypeDecorator
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A UTC time that reads back time-zone aware on SQLite too (which stores it without the zone), so
+    the queue can compare it with now()."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 class Base(DeclarativeBase):
@@ -28,8 +53,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(256))
-    role: Mapped[str] = mapped_column(String(16))  # customer | officer
-    subject: Mapped[str] = mapped_column(String(64))  # customer id or officer id
+    role: Mapped[str] = mapped_column(String(32))  # finagent.auth.Role: customer or a staff role
+    subject: Mapped[str] = mapped_column(String(64))  # customer id or staff id
     display_name: Mapped[str] = mapped_column(String(128))
 
 
@@ -131,25 +156,69 @@ class Action(Base):
     executed_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
-class ApprovalItem(Base):
-    __tablename__ = "approval_items"
+class WorkItem(Base):
+    """One thing a person decides: a held action (approval), an AML alert, a loan referral, a hand-off, a
+    complaint. finagent.work_queue owns its life; `subject_type`/`subject_id` point at what it is about."""
+
+    __tablename__ = "work_items"
+    __table_args__ = (
+        UniqueConstraint("kind", "subject_id"),  # enqueueing the same subject twice is a no-op
+        # The queue page: open items of one role, most urgent first, then the SLA that runs out first.
+        Index("ix_work_items_queue", "status", "role", "priority", "sla_due_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
-    action_id: Mapped[str] = mapped_column(ForeignKey("actions.id"), unique=True)
-    thread_id: Mapped[str] = mapped_column(ForeignKey("threads.id"), index=True)
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    kind: Mapped[str] = mapped_column(
+        String(32)
+    )  # approval | aml_alert | loan_referral | handoff | complaint
+    # pending while open; then kind-specific: approved | rejected | resolved | dismissed | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    priority: Mapped[int] = mapped_column(Integer, default=2)  # 1 urgent, 2 high, 3 normal, 4 low
+    role: Mapped[str] = mapped_column(String(32))  # the candidate role that works it
+    title: Mapped[str] = mapped_column(String(300))  # what the list shows and text search looks in
+    subject_type: Mapped[str] = mapped_column(String(32))  # action | alert | thread | application ...
+    subject_id: Mapped[str] = mapped_column(String(64))
+    thread_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    customer_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # for display only, never decided on
     approvals_needed: Mapped[int] = mapped_column(Integer, default=1)
     claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    claimed_at: Mapped[datetime | None] = mapped_column(nullable=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sla_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Approvals: rejected automatically after this.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class WorkItemEvent(Base):
+    """A work item's history (queued, claimed, released, reassigned, escalated, decided, expired ...).
+    Also the feed of live queue notifications: its id is the SSE event id."""
+
+    __tablename__ = "work_item_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class RevokedToken(Base):
+    """Session tokens revoked at sign-out, shared by every server process; kept until they expire."""
+
+    __tablename__ = "revoked_tokens"
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)  # Unix seconds, the token's `exp`
 
 
 class ApprovalDecision(Base):
     __tablename__ = "approval_decisions"
     __table_args__ = (UniqueConstraint("item_id", "approver"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("approval_items.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id"), index=True)
     approver: Mapped[str] = mapped_column(String(64))
     decision: Mapped[str] = mapped_column(String(16))  # approve | reject
     reason_code: Mapped[str] = mapped_column(String(64), default="")

@@ -1,5 +1,6 @@
 """Demo data for development and tests: three customers with accounts, cards, payees and 90 days of
-history, and two compliance officers. Refused in production by Settings (SEED_DEMO_DATA=false)."""
+history, and one or two staff members per staff role. Refused in production by Settings
+(SEED_DEMO_DATA=false)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,26 @@ DEMO_USERS = [
     ("alice", "alice-demo", "customer", "cust-001", "Alice Martin"),
     ("bob", "bob-demo", "customer", "cust-002", "Bob Keller"),
     ("carol", "carol-demo", "customer", "cust-003", "Carol Nguyen"),
-    ("ana", "ana-demo", "officer", "officer-ana", "Ana Weiss (Compliance)"),
-    ("ben", "ben-demo", "officer", "officer-ben", "Ben Ott (Compliance)"),
+    ("ana", "ana-demo", "compliance_officer", "officer-ana", "Ana Weiss (Compliance)"),
+    ("ben", "ben-demo", "compliance_officer", "officer-ben", "Ben Ott (Compliance)"),
+    ("sara", "sara-demo", "supervisor", "staff-sara", "Sara Lind (Supervisor)"),
+    ("otto", "otto-demo", "auditor", "staff-otto", "Otto Brandt (Audit)"),
+    ("uma", "uma-demo", "underwriter", "staff-uma", "Uma Roth (Underwriting)"),
+    ("kai", "kai-demo", "aml_analyst", "staff-kai", "Kai Berger (AML)"),
+    ("sven", "sven-demo", "service_agent", "staff-sven", "Sven Haas (Service)"),
 ]
+
+
+async def _add_missing_users(session: AsyncSession) -> None:
+    """Demo users that an older demo database does not have yet (the staff roles came later)."""
+    known = set((await session.scalars(select(User.username))).all())
+    session.add_all(
+        [
+            User(username=u, password_hash=hash_password(p), role=r, subject=s, display_name=n)
+            for u, p, r, s, n in DEMO_USERS
+            if u not in known
+        ]
+    )
 
 
 def _history(customer_id: str, account_id: str, salary: str, rent: str, landlord: str) -> list[Transfer]:
@@ -67,6 +85,8 @@ async def seed_demo_data(sessions: async_sessionmaker[AsyncSession]) -> bool:
     """Insert the demo data once; returns False when it is already there."""
     async with sessions() as session:
         if await session.scalar(select(User).limit(1)) is not None:
+            await _add_missing_users(session)
+            await session.commit()
             return False
         today = utcnow().date()
         session.add_all(
@@ -144,11 +164,6 @@ async def seed_demo_data(sessions: async_sessionmaker[AsyncSession]) -> bool:
         session.add_all(_history("cust-001", "acc-001", "5200.00", "1450.00", "Hausverwaltung Berlin"))
         session.add_all(_history("cust-002", "acc-002", "3100.00", "890.00", "Mietservice Nord"))
         session.add_all(_history("cust-003", "acc-003", "9800.00", "2300.00", "Immobilien Rhein GmbH"))
-        session.add_all(
-            [
-                User(username=u, password_hash=hash_password(p), role=r, subject=s, display_name=n)
-                for u, p, r, s, n in DEMO_USERS
-            ]
-        )
+        await _add_missing_users(session)
         await session.commit()
         return True

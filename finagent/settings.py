@@ -94,6 +94,28 @@ class Settings(BaseSettings):
     )
     seed_demo_data: bool = True
 
+    # Work queues (finagent.work_queue): minutes until an item's SLA runs out, per kind; past it the item
+    # escalates to a supervisor. A held action that no one decides for approval_expiry_minutes is
+    # rejected automatically and the customer is told. A claim lapses after queue_claim_minutes.
+    queue_sla_minutes: dict[str, int] = Field(
+        default_factory=lambda: {
+            "approval": 240,
+            "aml_alert": 1440,
+            "loan_referral": 2880,
+            "handoff": 60,
+            "complaint": 2880,
+        },
+        description="JSON object: kind -> minutes",
+    )
+    approval_expiry_minutes: int = Field(default=4320, ge=1)
+    queue_claim_minutes: int = Field(default=30, ge=1)
+    queue_sweep_interval_s: float = Field(
+        default=30.0, ge=0, description="how often each server process sweeps the queue; 0 = never"
+    )
+    queue_events_max_s: float = Field(
+        default=300.0, gt=0, description="a live queue stream ends after this; the console reconnects"
+    )
+
     redis_url: str | None = None
 
     # Observability (docs/observability.md). Tracing is off unless OTLP_ENDPOINT is set.
@@ -128,6 +150,14 @@ class Settings(BaseSettings):
                     "with no path, trailing slash or wildcard"
                 )
         return origins
+
+    @field_validator("queue_sla_minutes")
+    @classmethod
+    def _positive_slas(cls, slas: dict[str, int]) -> dict[str, int]:
+        wrong = {kind: minutes for kind, minutes in slas.items() if minutes < 1}
+        if wrong:
+            raise ValueError(f"SLA minutes must be at least 1, got {wrong}")
+        return slas
 
     @model_validator(mode="after")
     def _refuse_unsafe_secret(self) -> Settings:

@@ -9,18 +9,18 @@ action), and side effects come after it, behind the action's idempotency key.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
-from sqlalchemy import select
 
 from agents.deps import Deps
 from agents.language import say
 from agents.proposals import pending_reply
 from agents.state import ConversationState
-from finagent import audit
-from finagent.models import Action, ApprovalItem
+from finagent import audit, work_queue
+from finagent.models import Action, Customer
 from policies.verdict import Decision
 from tools.banking import ActionFailed, ActionRefused, execute_action
 from tools.policy_engine import get_engine
@@ -60,31 +60,48 @@ async def confirm(state: ConversationState, runtime: Runtime[Deps]) -> dict[str,
     return {"status": "confirmed"}
 
 
+def _priority(verdict: dict[str, Any], approvers: int) -> int:
+    """Urgent for a blocking-severity hit, high for four-eyes, normal otherwise (1 is most urgent)."""
+    severities = {str(r.get("severity", "")).lower() for r in verdict.get("reasons") or []}
+    if severities & {"critical", "high"}:
+        return 1
+    return 2 if approvers > 1 else 3
+
+
 async def await_approval(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, Any]:
+    """Queues the held action for the compliance officers (once: enqueue is idempotent per action),
+    then waits for their decision, or for the sweep's automatic rejection when it expires."""
     action = state["action"]
     assert action is not None
-    approvers = max(1, int((state.get("verdict") or {}).get("approvers_required") or 1))
-    async with runtime.context.sessions() as session:
-        existing = await session.scalar(
-            select(ApprovalItem).where(ApprovalItem.action_id == action["action_id"])
+    deps = runtime.context
+    verdict = state.get("verdict") or {}
+    approvers = max(1, int(verdict.get("approvers_required") or 1))
+    async with deps.sessions() as session:
+        customer = await session.get(Customer, state["customer_id"])
+        reasons = verdict.get("reasons") or []
+        await work_queue.enqueue(
+            session,
+            settings=deps.settings,
+            now=deps.clock.now(),
+            kind="approval",
+            subject_type="action",
+            subject_id=action["action_id"],
+            title=f"{action['summary']} · {customer.name if customer else state['customer_id']}",
+            actor=f"agent:{state.get('agent', 'service')}",
+            priority=_priority(verdict, approvers),
+            thread_id=state["thread_id"],
+            customer_id=state["customer_id"],
+            approvals_needed=approvers,
+            expires_in=timedelta(minutes=deps.settings.approval_expiry_minutes),
+            payload={
+                "summary": action["summary"],
+                "action_type": action.get("type"),
+                "customer_name": customer.name if customer else "",
+                "reason_codes": sorted({str(r.get("reason_code")) for r in reasons}),
+                "rule_hits": len(reasons),
+            },
         )
-        if existing is None:
-            item = ApprovalItem(
-                action_id=action["action_id"],
-                thread_id=state["thread_id"],
-                customer_id=state["customer_id"],
-                approvals_needed=approvers,
-            )
-            session.add(item)
-            await session.flush()
-            await audit.record(
-                session,
-                actor=f"agent:{state.get('agent', 'service')}",
-                kind="approval.queued",
-                subject=action["action_id"],
-                payload={"item_id": item.id, "approvals_needed": approvers},
-            )
-            await session.commit()
+        await session.commit()
     decision = interrupt({"kind": "approval", "action_id": action["action_id"]})
     if not isinstance(decision, dict):
         decision = {"decision": "reject", "reason_code": "INVALID", "decisions": []}

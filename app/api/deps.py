@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Path, Request
+from sqlalchemy import select
 
 from app.runtime import AppRuntime
 from finagent.auth import AuthError, Principal, read_token
 from finagent.login_throttle import LoginThrottle
+from finagent.models import RevokedToken
+from finagent.work_queue import can_read
 
 
 def get_runtime(request: Request) -> AppRuntime:
@@ -39,15 +43,30 @@ LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
 ClientAddressDep = Annotated[str, Depends(client_address)]
 
 
-def current_principal(
-    secret: AuthSecretDep, authorization: Annotated[str | None, Header()] = None
-) -> Principal:
+def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise HTTPException(401, "sign in first: missing bearer token")
+    return authorization[7:].strip()
+
+
+BearerDep = Annotated[str, Depends(bearer_token)]
+
+
+async def current_principal(secret: AuthSecretDep, token: BearerDep, rt: RuntimeDep) -> Principal:
+    """The signed-in person. A token revoked at sign-out is refused by every server process."""
     try:
-        return read_token(authorization[7:].strip(), secret)
+        principal = read_token(token, secret)
     except AuthError as exc:
         raise HTTPException(401, f"invalid session: {exc}") from exc
+    async with rt.sessions() as session:
+        revoked = await session.scalar(
+            select(RevokedToken.token_id).where(
+                RevokedToken.token_id == principal.token_id, RevokedToken.expires_at >= time.time() - 60
+            )
+        )
+    if revoked is not None:
+        raise HTTPException(401, "invalid session: signed out")
+    return principal
 
 
 def current_customer(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
@@ -56,17 +75,33 @@ def current_customer(principal: Annotated[Principal, Depends(current_principal)]
     return principal
 
 
-def current_officer(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-    if principal.role != "officer":
-        raise HTTPException(403, "compliance officers only")
+def current_staff(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if not principal.is_staff:
+        raise HTTPException(403, "staff only")
     return principal
 
 
+def approvals_reader(principal: Annotated[Principal, Depends(current_staff)]) -> Principal:
+    """Reads the approvals queue: compliance officers, supervisors and auditors."""
+    if not can_read(principal, "compliance_officer"):
+        raise HTTPException(403, f"a {principal.role} cannot read the approvals queue")
+    return principal
+
+
+def audit_reader(principal: Annotated[Principal, Depends(current_staff)]) -> Principal:
+    if principal.role not in ("compliance_officer", "supervisor", "auditor"):
+        raise HTTPException(403, f"a {principal.role} cannot read the audit trail")
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
 CustomerDep = Annotated[Principal, Depends(current_customer)]
-OfficerDep = Annotated[Principal, Depends(current_officer)]
+StaffDep = Annotated[Principal, Depends(current_staff)]
+OfficerDep = Annotated[Principal, Depends(approvals_reader)]  # what may step is checked per step
+AuditReaderDep = Annotated[Principal, Depends(audit_reader)]
 
 
 # Row ids are 32-bit in PostgreSQL (SERIAL) and SQLite refuses integers past 64 bits: a larger id in a
 # path is a 422, not a database error.
 MAX_ROW_ID = 2**31 - 1
-ItemId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="an approval item's id")]
+ItemId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a work item's id")]

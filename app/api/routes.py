@@ -4,28 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from app import approvals, conversations
 from app.api.deps import (
+    AuditReaderDep,
     AuthSecretDep,
+    BearerDep,
     ClientAddressDep,
     CustomerDep,
     ItemId,
     LoginThrottleDep,
     OfficerDep,
+    PrincipalDep,
     RuntimeDep,
 )
 from finagent import audit
-from finagent.auth import Principal, check_password, issue_token
+from finagent.auth import Principal, check_password, hash_password, issue_token, needs_rehash, token_expiry
 from finagent.metrics import CHAT_EVENTS
-from finagent.models import AuditEntry, User
+from finagent.models import AuditEntry, RevokedToken, User
 from finagent.sanitize import PlainIdentifier, VisibleText
 
 router = APIRouter(prefix="/api")
@@ -89,15 +93,43 @@ async def login(
         )
     async with rt.sessions() as session:
         user = await session.scalar(select(User).where(User.username == body.username))
-    # One scrypt derivation whether the name exists or not, off the event loop.
+    # One password hash whether the name exists or not, off the event loop.
     matches = await asyncio.to_thread(check_password, body.password, user.password_hash if user else None)
     if user is None or not matches:
         raise HTTPException(401, "wrong username or password")
     await throttle.succeeded(body.username, address)
+    if needs_rehash(user.password_hash):  # a legacy scrypt hash, or older argon2 parameters
+        fresh = await asyncio.to_thread(hash_password, body.password)
+        async with rt.sessions() as session:
+            await session.execute(
+                update(User)
+                .where(User.id == user.id, User.password_hash == user.password_hash)
+                .values(password_hash=fresh)
+            )
+            await session.commit()
     principal = Principal(subject=user.subject, role=user.role, display_name=user.display_name)  # type: ignore[arg-type]
     response.headers["Cache-Control"] = "no-store"  # the answer holds a session token
     token = issue_token(principal, secret, rt.settings.token_ttl_s)
     return {"token": token, "role": user.role, "subject": user.subject, "display_name": user.display_name}
+
+
+@router.post("/auth/logout", status_code=204)
+async def logout(rt: RuntimeDep, principal: PrincipalDep, token: BearerDep) -> Response:
+    """Revoke this session's token for every server process (kept until the token would have expired)."""
+    now = time.time()
+    async with rt.sessions() as session:
+        if await session.get(RevokedToken, principal.token_id) is None:
+            session.add(RevokedToken(token_id=principal.token_id, expires_at=float(token_expiry(token))))
+        await session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now - 60))
+        await audit.record(
+            session,
+            actor=f"{principal.role}:{principal.subject}",
+            kind="auth.signed_out",
+            subject=principal.subject,
+            payload={},
+        )
+        await session.commit()
+    return Response(status_code=204)
 
 
 @router.post("/chat")
@@ -125,23 +157,27 @@ async def thread(thread_id: str, rt: RuntimeDep, customer: CustomerDep) -> dict[
 
 @router.get("/approvals/reason-codes")
 async def reason_codes(rt: RuntimeDep, _: OfficerDep) -> list[dict[str, Any]]:
-    """The closed list of decision reasons: which decisions each applies to, and whether it needs a note."""
+    """The closed list of decision reasons a person can give: which decisions each applies to, and
+    whether it needs a note (APPROVAL_EXPIRED is the sweep's alone)."""
     return [
         {"code": code, "label": r.label, "applies_to": r.applies_to, "note_required": r.note_required}
         for code, r in approvals.decision_reasons(rt).items()
+        if code != approvals.EXPIRED
     ]
 
 
 @router.get("/approvals")
-async def approval_list(rt: RuntimeDep, _: OfficerDep, status: str = "pending") -> list[dict[str, Any]]:
+async def approval_list(
+    rt: RuntimeDep, principal: OfficerDep, status: str = "pending"
+) -> list[dict[str, Any]]:
     if status not in ("pending", "approved", "rejected", "all"):
         raise HTTPException(422, "status must be pending, approved, rejected or all")
-    return await approvals.list_items(rt, status)
+    return await approvals.list_items(rt, principal, status)
 
 
 @router.get("/approvals/{item_id}")
-async def approval_item(item_id: ItemId, rt: RuntimeDep, _: OfficerDep) -> dict[str, Any]:
-    return await approvals.get_item(rt, item_id)
+async def approval_item(item_id: ItemId, rt: RuntimeDep, principal: OfficerDep) -> dict[str, Any]:
+    return await approvals.get_item(rt, principal, item_id)
 
 
 @router.post("/approvals/{item_id}/claim")
@@ -164,7 +200,7 @@ async def approval_decision(
 
 
 @router.get("/audit")
-async def audit_entries(rt: RuntimeDep, _: OfficerDep, limit: int = 100) -> list[dict[str, Any]]:
+async def audit_entries(rt: RuntimeDep, _: AuditReaderDep, limit: int = 100) -> list[dict[str, Any]]:
     async with rt.sessions() as session:
         rows = (
             await session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(min(limit, 1000)))
@@ -184,6 +220,6 @@ async def audit_entries(rt: RuntimeDep, _: OfficerDep, limit: int = 100) -> list
 
 
 @router.get("/audit/verify")
-async def audit_verify(rt: RuntimeDep, _: OfficerDep) -> dict[str, Any]:
+async def audit_verify(rt: RuntimeDep, _: AuditReaderDep) -> dict[str, Any]:
     async with rt.sessions() as session:
         return (await audit.verify(session)).model_dump()

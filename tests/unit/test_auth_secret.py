@@ -12,7 +12,7 @@ from finagent.auth import SECRET_FILE, Principal, issue_token, session_secret
 from finagent.settings import DEV_AUTH_SECRET, Settings
 from tests.unit.conftest import AppFactory, login
 
-OFFICER = Principal(subject="officer-ana", role="officer", display_name="Ana Weiss (Compliance)")
+OFFICER = Principal(subject="officer-ana", role="compliance_officer", display_name="Ana Weiss (Compliance)")
 
 
 def test_a_token_signed_with_the_published_secret_is_refused_by_a_default_install(

@@ -56,7 +56,7 @@ def test_dashboard_queries_parse_and_use_only_exported_metrics() -> None:
         "finagent_llm_calls_total",
         "finagent_llm_tokens_total",
         "finagent_verdicts_total",
-        "finagent_approval_queue_items",
+        "finagent_queue_items",
         "finagent_queue_sla_breaches_total",
     ):
         assert needed in used, needed

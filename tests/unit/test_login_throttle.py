@@ -51,15 +51,21 @@ def _client_with_clock(make_client: AppFactory) -> tuple[TestClient, Clock]:
 
 @pytest.fixture
 def derivations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every scrypt derivation, by password."""
+    """Every password hash computed to check a password (argon2id, or legacy scrypt), by password."""
     calls: list[str] = []
-    real: Callable[[str, bytes], bytes] = auth._derive
+    real_scrypt: Callable[[str, bytes], bytes] = auth._derive
+    real_argon2: Callable[[str, str], bool] = auth._argon2_verify
 
-    def counting(password: str, salt: bytes) -> bytes:
+    def counting_scrypt(password: str, salt: bytes) -> bytes:
         calls.append(password)
-        return real(password, salt)
+        return real_scrypt(password, salt)
 
-    monkeypatch.setattr(auth, "_derive", counting)
+    def counting_argon2(password: str, stored: str) -> bool:
+        calls.append(password)
+        return real_argon2(password, stored)
+
+    monkeypatch.setattr(auth, "_derive", counting_scrypt)
+    monkeypatch.setattr(auth, "_argon2_verify", counting_argon2)
     return calls
 
 
@@ -80,7 +86,9 @@ def test_a_known_and_an_unknown_name_cost_one_password_hash_each(
 
 
 def test_an_unreadable_stored_hash_costs_one_hash_too(derivations: list[str]) -> None:
-    for stored in (None, "", "md5$abc", "scrypt$zz$zz", auth.hash_password("right")):
+    legacy = "scrypt$" + "00" * 16 + "$" + auth._derive("right", bytes(16)).hex()
+    unreadable = (None, "", "md5$abc", "scrypt$zz$zz", "$argon2id$broken")
+    for stored in (*unreadable, legacy, auth.hash_password("right")):
         derivations.clear()
         assert auth.check_password("guess", stored) is False
         assert derivations == ["guess"], stored

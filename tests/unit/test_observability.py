@@ -256,8 +256,8 @@ def test_metrics_count_turns_model_calls_verdicts_and_the_queue(make_client: App
     _, proposal = say(client, alice, "send 20,000 EUR to Acme Trading GmbH DE75512108001245126199")
     confirm(client, alice, proposal["thread_id"], proposal["action"]["action_id"])
     held = _metrics(client)
-    assert _value(held, "finagent_approval_queue_items", state="unclaimed") == 1
-    assert _value(held, "finagent_approval_queue_oldest_pending_seconds") >= 0
+    assert _value(held, "finagent_queue_items", kind="approval", state="unclaimed") == 1
+    assert _value(held, "finagent_queue_oldest_pending_seconds", kind="approval") >= 0
 
     item_id = client.get("/api/approvals", headers=login(client, "ana")).json()[0]["id"]
     _approve(client, "ana", item_id)
@@ -277,8 +277,8 @@ def test_metrics_count_turns_model_calls_verdicts_and_the_queue(make_client: App
     assert grew("finagent_tool_calls_total", tool="banking.execute_action", outcome="ok") == 1
     assert grew("finagent_graph_node_seconds_count", node="execute") == 1
     assert grew("finagent_retrieval_seconds_count", outcome="ok") >= 1
-    assert _value(after, "finagent_approval_queue_items", state="unclaimed") == 0
-    assert _value(after, "finagent_approval_queue_items", state="claimed") == 0
+    assert _value(after, "finagent_queue_items", kind="approval", state="unclaimed") == 0
+    assert _value(after, "finagent_queue_items", kind="approval", state="claimed") == 0
 
 
 def test_spans_are_exported_over_otlp_when_configured() -> None:

@@ -247,6 +247,9 @@ export class ItemView {
   }
 
   controls(item, me) {
+    if (this.me()?.role === "auditor") {
+      return h("div", { class: "cc-decide cc-decide--closed" }, h("p", {}, `Read-only: auditors see every item and its history, and never decide. This item is ${item.status}.`));
+    }
     if (item.status !== "pending") {
       return h("div", { class: "cc-decide cc-decide--closed" }, h("p", {}, `This item is ${item.status}. No further decisions are possible.`));
     }
