@@ -233,7 +233,12 @@ async def refresh_queue_gauges(sessions: async_sessionmaker[AsyncSession]) -> No
     async with sessions() as session:
         rows = (
             await session.execute(
-                select(WorkItem.kind, WorkItem.claimed_by.is_not(None), func.count(), func.min(WorkItem.created_at))
+                select(
+                    WorkItem.kind,
+                    WorkItem.claimed_by.is_not(None),
+                    func.count(),
+                    func.min(WorkItem.created_at),
+                )
                 .where(WorkItem.status == OPEN)
                 .group_by(WorkItem.kind, WorkItem.claimed_by.is_not(None))
             )
@@ -247,8 +252,8 @@ async def refresh_queue_gauges(sessions: async_sessionmaker[AsyncSession]) -> No
     for (kind, state), count in counts.items():
         QUEUE_ITEMS.labels(kind, state).set(count)
     now = utcnow()
-    for kind in {k for k, _ in counts}:
-        first = oldest.get(kind)
-        if first is not None and first.tzinfo is None:
-            first = first.replace(tzinfo=now.tzinfo)
-        QUEUE_OLDEST_SECONDS.labels(kind).set((now - first).total_seconds() if first is not None else 0)
+    for kind in KIND_ROLE:
+        since = oldest.get(kind)
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=now.tzinfo)
+        QUEUE_OLDEST_SECONDS.labels(kind).set((now - since).total_seconds() if since is not None else 0)

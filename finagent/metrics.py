@@ -40,7 +40,9 @@ VERDICTS = Counter("finagent_verdicts_total", "Policy verdicts", ["action", "dec
 
 # Read from the database when /metrics is scraped: the same value on every replica (chart max, not sum).
 QUEUE_ITEMS = Gauge(
-    "finagent_queue_items", "Open work items (finagent.work_queue), by kind: unclaimed or claimed", ["kind", "state"]
+    "finagent_queue_items",
+    "Open work items (finagent.work_queue), by kind: unclaimed or claimed",
+    ["kind", "state"],
 )
 QUEUE_OLDEST_SECONDS = Gauge(
     "finagent_queue_oldest_pending_seconds", "Age of the oldest open work item, by kind", ["kind"]
