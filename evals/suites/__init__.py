@@ -4,4 +4,7 @@ SUITES: dict[str, str] = {
     "retrieval": "evals.suites.retrieval",
     "policy": "evals.suites.policy",
     "risk": "evals.suites.risk",
+    "approval-gating": "evals.suites.approval_gating",
+    "redteam": "evals.suites.redteam",
+    "conversations": "evals.suites.conversations",
 }
