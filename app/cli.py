@@ -38,33 +38,6 @@ def serve(
     )
 
 
-@app.command("eval")
-def eval_(
-    suite: Annotated[list[str], typer.Option(help="suite name, repeatable, or 'all'")],
-    out: Annotated[Path, typer.Option(help="output folder for results.json and report.md")],
-    corpus: Annotated[Path | None, typer.Option(help="another folder of documents")] = None,
-    questions: Annotated[Path | None, typer.Option(help="a question file for --corpus")] = None,
-    no_progress: Annotated[bool, typer.Option(help="hide progress bars")] = False,
-) -> None:
-    """Run eval suites; exits 1 when a regression gate fails."""
-    from evals import runner
-    from evals.suites import SUITES
-
-    names = sorted(SUITES) if suite == ["all"] else suite
-    unknown = [n for n in names if n not in SUITES]
-    if unknown:
-        typer.echo(f"unknown suite(s): {', '.join(unknown)}; known: {', '.join(sorted(SUITES))}", err=True)
-        raise typer.Exit(2)
-    options = {"corpus": corpus, "questions": questions}
-    ok = runner.run(names, out, get_settings(), options, progress=not no_progress)
-    for name in names:
-        folder = out if len(names) == 1 else out / name
-        data = json.loads((folder / "results.json").read_text())
-        typer.echo(f"{name}: {'PASS' if data['passed'] else 'FAIL'} {json.dumps(data['metrics'])}")
-    typer.echo(f"report: {out}")
-    raise typer.Exit(0 if ok else 1)
-
-
 bench_app = typer.Typer(no_args_is_help=True, help="Re-runnable benchmarks; results go to DIR/results.json.")
 app.add_typer(bench_app, name="bench")
 
@@ -199,7 +172,7 @@ def migrate() -> None:
 
 
 def _register_domains() -> None:
-    from app import policy_cli, queue_cli, retention_cli
+    from app import eval_cli, policy_cli, queue_cli, retention_cli
     from finagent import llm_cli
     from knowledge import cli as kb_cli
 
@@ -208,6 +181,7 @@ def _register_domains() -> None:
     policy_cli.register(app)
     retention_cli.register(app)
     queue_cli.register(app, bench_app)
+    eval_cli.register(app)
 
 
 _register_domains()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import openai
@@ -50,6 +51,44 @@ class ChatModel(Protocol):
     async def tool_call(self, messages: Sequence[ChatMessage], tool: type[T], *, description: str) -> T: ...
 
 
+@dataclass(frozen=True)
+class LLMCall:
+    """One request to the endpoint, as the client saw it. Token counts are the endpoint's own
+    (``usage``); None when it reported none (a fake, or a call that failed before its reply)."""
+
+    kind: str  # stream | structured | tool_call
+    model: str
+    latency_s: float
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class LLMMeter:
+    """Collects the calls of one client (the eval runner gives each case its own meter)."""
+
+    calls: list[LLMCall] = field(default_factory=list)
+
+    def record(self, call: LLMCall) -> None:
+        self.calls.append(call)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "calls": len(self.calls),
+            "prompt_tokens": sum(c.prompt_tokens or 0 for c in self.calls),
+            "completion_tokens": sum(c.completion_tokens or 0 for c in self.calls),
+            "latency_s": round(sum(c.latency_s for c in self.calls), 4),
+            "errors": sum(1 for c in self.calls if c.error),
+        }
+
+
+def _tokens(usage: Any) -> tuple[int | None, int | None]:
+    if usage is None:
+        return None, None
+    return getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
+
+
 def _schema_name(schema: type[BaseModel]) -> str:
     return schema.__name__[:64]
 
@@ -63,9 +102,18 @@ def _count_usage(usage: Any) -> None:
 
 
 class OpenAIChatModel:
-    def __init__(self, *, base_url: str, api_key: str, model: str, settings: Settings) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        model: str,
+        settings: Settings,
+        meter: LLMMeter | None = None,
+    ) -> None:
         self.name = model
         self._settings = settings
+        self.meter = meter  # every request is recorded here when set (calls, tokens, latency)
         self._client = openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or "unset",
@@ -91,9 +139,25 @@ class OpenAIChatModel:
             return LLMUnavailable(f"model endpoint unreachable: {exc}", model_name=self.name)
         return LLMBadOutput(f"unexpected model reply: {exc}", model_name=self.name)
 
+    def _record(self, kind: str, started: float, usage: Any = None, error: Exception | None = None) -> None:
+        if self.meter is None:
+            return
+        prompt, completion = _tokens(usage)
+        self.meter.record(
+            LLMCall(
+                kind=kind,
+                model=self.name,
+                latency_s=round(time.perf_counter() - started, 4),
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                error=type(error).__name__ if error else None,
+            )
+        )
+
     async def stream(
         self, messages: Sequence[ChatMessage], *, max_tokens: int | None = None
     ) -> AsyncIterator[str]:
+        started, usage, error = time.perf_counter(), None, None
         try:
             stream = await self._completions.create(
                 model=self.name,
@@ -101,16 +165,21 @@ class OpenAIChatModel:
                 temperature=self._settings.llm_temperature,
                 max_tokens=max_tokens or self._settings.llm_max_tokens,
                 stream=True,
-                stream_options={"include_usage": True},
+                stream_options={"include_usage": True},  # the last chunk carries the token counts
             )
             async for chunk in stream:
                 _count_usage(getattr(chunk, "usage", None))
+                usage = getattr(chunk, "usage", None) or usage
                 if chunk.choices and chunk.choices[0].delta.content:
                     yield chunk.choices[0].delta.content
         except openai.OpenAIError as exc:
+            error = exc
             raise self._wrap(exc) from exc
+        finally:  # also when the reader stops early
+            self._record("stream", started, usage, error)
 
     async def structured(self, messages: Sequence[ChatMessage], schema: type[T]) -> T:
+        started = time.perf_counter()
         try:
             resp = await self._completions.create(
                 model=self.name,
@@ -123,8 +192,10 @@ class OpenAIChatModel:
                 },
             )
         except openai.OpenAIError as exc:
+            self._record("structured", started, error=exc)
             raise self._wrap(exc) from exc
         _count_usage(getattr(resp, "usage", None))
+        self._record("structured", started, getattr(resp, "usage", None))
         content = (resp.choices[0].message.content or "") if resp.choices else ""
         try:
             return schema.model_validate_json(content)
@@ -134,7 +205,7 @@ class OpenAIChatModel:
             ) from exc
 
     async def tool_call(self, messages: Sequence[ChatMessage], tool: type[T], *, description: str) -> T:
-        name = _schema_name(tool)
+        name, started = _schema_name(tool), time.perf_counter()
         try:
             resp = await self._completions.create(
                 model=self.name,
@@ -154,8 +225,10 @@ class OpenAIChatModel:
                 tool_choice={"type": "function", "function": {"name": name}},
             )
         except openai.OpenAIError as exc:
+            self._record("tool_call", started, error=exc)
             raise self._wrap(exc) from exc
         _count_usage(getattr(resp, "usage", None))
+        self._record("tool_call", started, getattr(resp, "usage", None))
         calls = resp.choices[0].message.tool_calls if resp.choices else None
         if not calls:
             raise LLMBadOutput("no tool call in reply", model_name=self.name)
@@ -234,10 +307,14 @@ class InstrumentedChatModel:
             LLM_SECONDS.labels(call).observe(time.perf_counter() - started)
 
 
-def chat_model_from_settings(settings: Settings) -> OpenAIChatModel:
+def chat_model_from_settings(settings: Settings, meter: LLMMeter | None = None) -> OpenAIChatModel:
     from finagent.embedded_llm import resolve_endpoint
 
     endpoint = resolve_endpoint(settings)
     return OpenAIChatModel(
-        base_url=endpoint.base_url, api_key=endpoint.api_key, model=endpoint.model, settings=settings
+        base_url=endpoint.base_url,
+        api_key=endpoint.api_key,
+        model=endpoint.model,
+        settings=settings,
+        meter=meter,
     )

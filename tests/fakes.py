@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from finagent.llm import ChatMessage, LLMError
+from finagent.llm import ChatMessage, LLMCall, LLMError, LLMMeter
 from knowledge.types import Hit
 
 T = TypeVar("T", bound=BaseModel)
@@ -31,12 +31,17 @@ class ScriptedChatModel:
 
     name = "scripted"
 
-    def __init__(self, *script: str | StreamCut | dict[str, Any] | Exception) -> None:
+    def __init__(
+        self, *script: str | StreamCut | dict[str, Any] | Exception, meter: LLMMeter | None = None
+    ) -> None:
         self.script = list(script)
         self.calls: list[tuple[str, list[ChatMessage]]] = []
+        self.meter = meter  # records each call as the real client does (no token counts)
 
     def _next(self, kind: str, messages: Sequence[ChatMessage]) -> str | StreamCut | dict[str, Any]:
         self.calls.append((kind, list(messages)))
+        if self.meter is not None:
+            self.meter.record(LLMCall(kind=kind, model=self.name, latency_s=0.0))
         if not self.script:
             raise AssertionError(f"unexpected model call #{len(self.calls)} ({kind}): the script is used up")
         reply = self.script.pop(0)
@@ -95,3 +100,41 @@ class KeywordRetriever:
             if overlap:
                 scored.append(h.model_copy(update={"score": overlap, "relevance": min(1.0, overlap / 4)}))
         return sorted(scored, key=lambda h: -h.score)[:k]
+
+
+class FunctionChatModel:
+    """A fake whose reply is computed by ``respond(kind, messages, schema)`` (pydantic-ai's
+    FunctionModel): for eval-suite tests, where each case needs its own answer and the suite, not the
+    test, decides the order of the calls. Records each call into ``meter`` as the real client does."""
+
+    name = "function"
+
+    def __init__(self, respond: Any, meter: LLMMeter | None = None) -> None:
+        self.respond = respond
+        self.meter = meter
+        self.calls: list[tuple[str, list[ChatMessage]]] = []
+
+    def _reply(self, kind: str, messages: Sequence[ChatMessage], schema: Any = None) -> Any:
+        self.calls.append((kind, list(messages)))
+        if self.meter is not None:
+            self.meter.record(LLMCall(kind=kind, model=self.name, latency_s=0.0))
+        reply = self.respond(kind, list(messages), schema)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], *, max_tokens: int | None = None
+    ) -> AsyncIterator[str]:
+        reply = self._reply("stream", messages)
+        for piece in re.findall(r"\S+\s*", reply):
+            yield piece
+
+    async def structured(self, messages: Sequence[ChatMessage], schema: type[T]) -> T:
+        return schema.model_validate(self._reply("structured", messages, schema))
+
+    async def tool_call(self, messages: Sequence[ChatMessage], tool: type[T], *, description: str) -> T:
+        return tool.model_validate(self._reply("tool_call", messages, tool))
+
+    async def health(self) -> bool:
+        return True

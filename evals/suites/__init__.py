@@ -5,4 +5,7 @@ SUITES: dict[str, str] = {
     "policy": "evals.suites.policy",
     "risk": "evals.suites.risk",
     "routing": "evals.suites.routing",
+    "approval-gating": "evals.suites.approval_gating",
+    "redteam": "evals.suites.redteam",
+    "conversations": "evals.suites.conversations",
 }
