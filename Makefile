@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 FINAGENT := $(BIN)/finagent
 CODE := app agents tools graphs knowledge policies evals finagent bench server.py
 
-.PHONY: run test install model kb lint typecheck unit integration browser chromium stop clean audit
+.PHONY: run test install model kb lint typecheck unit integration browser chromium stop clean audit eval
 
 run: install kb ## install, prepare the model, start vLLM and the server
 	@if [ -z "$$LLM_BASE_URL" ]; then $(FINAGENT) llm prepare && $(FINAGENT) llm start; \
@@ -60,6 +60,10 @@ audit: install
 
 unit: install
 	$(BIN)/pytest tests/unit -q
+
+eval: install model ## every eval suite on the embedded vLLM (or LLM_BASE_URL): reports/eval/report.html
+	@if [ -z "$$LLM_BASE_URL" ]; then $(FINAGENT) llm start; fi
+	$(FINAGENT) eval --out reports/eval --concurrency 3
 
 integration: install model
 	$(BIN)/pytest tests/integration -q

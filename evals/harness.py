@@ -327,9 +327,8 @@ class AppHarness:
             setup.apply(db_path)
         settings = self._settings(data_dir)
         meter = LLMMeter()
-        app = create_app(
-            settings, llm=self.ctx.make_model(meter), retriever=self.retriever, router=self.router
-        )
+        model = self.ctx.make_model(meter)
+        app = create_app(settings, llm=model, retriever=self.retriever, router=self.router)
         client = TestClient(app)
         with _STARTUP:
             client.__enter__()
@@ -337,6 +336,9 @@ class AppHarness:
         try:
             yield case_app
         finally:
+            closing = getattr(model, "aclose", None)
+            if closing is not None and client.portal is not None:  # on the app's loop, before it closes
+                client.portal.call(closing)
             client.__exit__(None, None, None)
             case_app.close()
             if not self.ctx.options.get("keep_case_data"):

@@ -238,6 +238,10 @@ class OpenAIChatModel:
         except (ValueError, ValidationError) as exc:
             raise LLMBadOutput(f"tool arguments do not fit {name}", model_name=self.name) from exc
 
+    async def aclose(self) -> None:
+        """Close the connection pool (on the event loop that used it)."""
+        await self._client.close()
+
     async def health(self) -> bool:
         try:
             await self._client.models.list()

@@ -56,3 +56,27 @@ def test_the_command_refuses_unknown_suites_and_missing_baselines(tmp_path: Path
         app, ["eval", "--suite", "policy", "--baseline", str(tmp_path / "none"), "--out", str(tmp_path / "o")]
     )
     assert result.exit_code == 2 and "no results.json" in result.output
+
+
+def test_a_baseline_marks_regressions_in_results_and_report(tmp_path: Path) -> None:
+    """The policy suite needs no model: run it against a baseline that was better on one metric."""
+    from evals import runner
+    from finagent.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "d", environment="test")
+    first = tmp_path / "first"
+    assert runner.run(["policy"], first, settings, {}, progress=False)
+    base = json.loads((first / "results.json").read_text())
+    base["suites"]["policy"]["metrics"]["dev_recall"] = 1.5  # a baseline no run can match
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "results.json").write_text(json.dumps(base))
+
+    second = tmp_path / "second"
+    passed = runner.run(["policy"], second, settings, {}, progress=False,
+                        run_options=runner.RunOptions(baseline=tmp_path / "base"))  # fmt: skip
+    data = json.loads((second / "results.json").read_text())
+    assert passed is True  # marked, but the policy suite has no max_regression on it
+    assert data["regressions"] == ["dev_recall"]
+    assert data["run"]["baseline"] == str(tmp_path / "base")
+    html = (second / "report.html").read_text()
+    assert "Against the baseline: 1 regression(s)" in html and 'class="reg"' in html
