@@ -270,3 +270,30 @@ def test_any_layer_can_enqueue_another_kind(make_client: AppFactory) -> None:
     assert page["items"][0]["payload"] == {"score": 512}
     assert client.get("/api/queue", headers=login(client, "ana")).json()["total"] == 0
     assert client.get("/api/queue?kind=bogus", headers=login(client, "uma")).status_code == 422
+
+
+def test_two_servers_sweeping_at_once_escalate_and_expire_each_item_once(make_client: AppFactory) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    first = make_client(TRANSFER)
+    second = make_client()  # another server process on the same database
+    proposal, item = _held(first)
+    headers = [login(first, "sara"), login(second, "sara")]
+
+    def advance(pair: tuple[TestClient, dict[str, str]]) -> dict[str, Any]:
+        client, auth = pair
+        r = client.post("/api/test/clock", json={"advance_s": 73 * 3600}, headers=auth)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(advance, [(first, headers[0]), (second, headers[1])]))
+    assert sorted(len(r["escalated"]) for r in results) == [0, 1]
+    assert sorted(len(r["expired_actions"]) for r in results) == [0, 1]
+    history = first.get(f"/api/queue/{item['id']}", headers=headers[0]).json()["history"]
+    assert [e["event"] for e in history].count("escalated") == 1
+    assert [e["event"] for e in history].count("rejected") == 1
+    view = first.get(f"/api/approvals/{item['id']}", headers=headers[0]).json()
+    assert [d["reason_code"] for d in view["decisions"]] == ["APPROVAL_EXPIRED"]
+    thread = first.get(f"/api/threads/{proposal['thread_id']}", headers=login(first, "alice")).json()
+    assert [m["status"] for m in thread["messages"]].count("rejected") == 1  # the customer is told once

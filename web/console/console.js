@@ -26,7 +26,10 @@ const itemView = new ItemView($("detail"), {
   api,
   me: () => session,
   reasonCodes: () => reasonCodes,
-  onChanged: () => loadQueue(),
+  onChanged: () => {
+    loadQueue();
+    ops.refresh(); // a claim or a decision in the item view changes the queue panel above it too
+  },
   onUnauthorized: () => signOut("Your session has ended. Please sign in again."),
 });
 const ops = new QueueOps($("item-ops"), {

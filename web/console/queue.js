@@ -15,9 +15,15 @@ export const ROLE_LABEL = {
 function span(seconds) {
   const s = Math.abs(seconds);
   if (s < 90) return `${Math.round(s)} s`;
-  if (s < 90 * 60) return `${Math.round(s / 60)} min`;
-  if (s < 48 * 3600) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
-  return `${Math.floor(s / 86400)} d ${Math.round((s % 86400) / 3600)} h`;
+  const minutes = Math.round(s / 60); // round once, then split: never "3 h 60 min"
+  if (minutes < 90) return `${minutes} min`;
+  if (minutes < 48 * 60) return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  const hours = Math.round(minutes / 60);
+  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
+}
+
+function capitalised(text) {
+  return text ? text.charAt(0).toUpperCase() + text.slice(1) : "";
 }
 
 /** "SLA in 3 h 10 min" or "SLA overdue by 20 min", against the server's clock. */
@@ -213,11 +219,14 @@ export class QueueOps {
     }
     this.el.hidden = false;
     this.el.dataset.itemId = String(item.id);
-    this.el.replaceChildren(
+    // Through h(): the DOM's own replaceChildren would print a skipped (null) part as "null".
+    const panel = h(
+      "div",
+      { class: "cc-ops-body" },
       h(
         "div",
         { class: "cc-ops-head" },
-        h("strong", {}, `#${item.id} · ${item.title}`),
+        h("strong", {}, `#${item.id} · ${capitalised(item.title)}`),
         item.escalated ? h("span", { class: "cc-escalated" }, "Escalated") : null,
         item.sla_breached ? h("span", { class: "cc-due cc-due--late" }, "SLA passed") : null,
         ...buttons,
@@ -245,5 +254,6 @@ export class QueueOps {
         ),
       ),
     );
+    this.el.replaceChildren(panel);
   }
 }
