@@ -184,13 +184,14 @@ def migrate() -> None:
 
 
 def _register_domains() -> None:
-    from app import policy_cli
+    from app import advisory_cli, policy_cli
     from finagent import llm_cli
     from knowledge import cli as kb_cli
 
     llm_cli.register(app)
     kb_cli.register(app)
     policy_cli.register(app)
+    advisory_cli.register(app)
 
 
 _register_domains()

@@ -4,4 +4,5 @@ SUITES: dict[str, str] = {
     "retrieval": "evals.suites.retrieval",
     "policy": "evals.suites.policy",
     "risk": "evals.suites.risk",
+    "advisory": "evals.suites.advisory",
 }
