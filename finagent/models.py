@@ -203,7 +203,7 @@ class RiskProfile(Base):
     # in_progress | active | superseded | withdrawn | abandoned
     status: Mapped[str] = mapped_column(String(16), index=True)
     questionnaire_version: Mapped[str] = mapped_column(String(32))
-    policy_version: Mapped[str] = mapped_column(String(64), default="")
+    policy_version: Mapped[str] = mapped_column(Text, default="")  # the engine's version: packs and hash
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)  # question id -> option id
     current_question: Mapped[str | None] = mapped_column(String(64), nullable=True)  # asked, not answered
     language: Mapped[str] = mapped_column(String(2), default="en")  # the questionnaire's language
@@ -241,8 +241,8 @@ class SuitabilityReport(Base):
     action_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     profile_id: Mapped[int] = mapped_column(ForeignKey("risk_profiles.id"))
     questionnaire_version: Mapped[str] = mapped_column(String(32))
-    market_data_snapshot: Mapped[str] = mapped_column(String(80))
-    policy_version: Mapped[str] = mapped_column(String(64))
+    market_data_snapshot: Mapped[str] = mapped_column(String(200))
+    policy_version: Mapped[str] = mapped_column(Text)
     content: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the tool's numbers and the reasons
     html: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

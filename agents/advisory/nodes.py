@@ -11,7 +11,15 @@ from agents.advisory import questionnaire as q
 from agents.advisory.orders import propose_order, propose_rebalance, refused_order
 from agents.advisory.phrases import phrase
 from agents.advisory.proposal import recommend as recommend_portfolio
-from agents.advisory.words import advisory_request, changed_question, wants_back
+from agents.advisory.proposal import shelf
+from agents.advisory.words import (
+    advisory_request,
+    changed_question,
+    order_amounts,
+    products_named,
+    wants_back,
+    without_names,
+)
 from agents.deps import Deps
 from agents.state import ConversationState
 from finagent import audit
@@ -84,6 +92,10 @@ async def advise(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, 
     engine = _engine(runtime)
     async with runtime.context.sessions() as session:
         profile = await current_profile(session, state["customer_id"], utcnow())
+    text = state["user_message"]
+    named = products_named(text, list(shelf(engine).values()))
+    if len(named) == 1 and order_amounts(without_names(text, named[0])) and request == "recommend":
+        return await propose_order(state, runtime, engine, profile)  # "I'm 82, invest 2000 in ..."
     if request == "insist":
         refused = await refused_order(runtime.context, state["thread_id"])
         if refused is None:

@@ -130,11 +130,11 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 CLASS_NAMES: dict[str, dict[str, str]] = {
-    "C1": {"en": "cautious", "zh": "保守型"},
-    "C2": {"en": "defensive", "zh": "稳健型"},
+    "C1": {"en": "conservative", "zh": "保守型"},
+    "C2": {"en": "cautious", "zh": "稳健型"},
     "C3": {"en": "balanced", "zh": "平衡型"},
     "C4": {"en": "growth", "zh": "成长型"},
-    "C5": {"en": "dynamic", "zh": "进取型"},
+    "C5": {"en": "aggressive", "zh": "进取型"},
 }
 
 

@@ -87,7 +87,9 @@ async def explain(
         text = "".join([piece async for piece in deps.llm.stream(messages, max_tokens=160)])
     except LLMError:
         return "", 0
-    kept, dropped = grounded_sentences(text, allowed_numbers(portfolio, score))
+    # The customer's own answers ("Less than 25 %") are in the facts too, so their numbers may be quoted.
+    allowed = allowed_numbers(portfolio, score) | number_forms([d.answer for d in score.drivers])
+    kept, dropped = grounded_sentences(text, allowed)
     sentences = [s for s in kept.split("\n") if s and releasable(s)]
     return " ".join(sentences), dropped
 

@@ -54,11 +54,11 @@ PROFILES = [
     ("boundary", "en", "bbbcabcbcba", "C3", 17, False),
 ]
 PORTFOLIO = {
-    "C1": "cautious portfolio",
-    "C2": "defensive portfolio",
+    "C1": "conservative portfolio",
+    "C2": "cautious portfolio",
     "C3": "balanced portfolio",
     "C4": "growth portfolio",
-    "C5": "dynamic portfolio",
+    "C5": "aggressive portfolio",
 }
 ONE_ABOVE = {
     "C1": "euro government bond fund",

@@ -108,7 +108,7 @@ def test_no_profile_means_no_order(make_client: AppFactory) -> None:
 
 
 def test_large_order_and_vulnerable_client_need_approval(make_client: AppFactory) -> None:
-    client = make_client({"intent": "invest"})  # the router asks the model about "I'm 82, invest ..."
+    client = make_client()
     alice = login(client, "alice")
     thread, _ = run_questionnaire(client, alice, WORDS)
     _, large = say(client, alice, "invest 60,000 in the balanced portfolio", thread)

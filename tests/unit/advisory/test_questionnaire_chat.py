@@ -3,6 +3,7 @@ text in English and Chinese, a changed answer, knock-outs, the stored profile, e
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -97,3 +98,47 @@ def test_chinese_questionnaire(make_client: AppFactory) -> None:
     for text in zh:
         _, last = say(client, bob, text, thread)
     assert "您的投资者风险评级为C1" in last["content"], last["content"]
+
+
+def _set_profile(client: TestClient, customer_id: str, **values: Any) -> None:
+    """Change the stored profile directly (what a year's wait would do to expires_at)."""
+    from sqlalchemy import update
+
+    from finagent.models import RiskProfile
+
+    rt = client.app.state.runtime  # type: ignore[attr-defined]
+
+    async def change() -> None:
+        async with rt.sessions() as session:
+            await session.execute(
+                update(RiskProfile)
+                .where(RiskProfile.customer_id == customer_id, RiskProfile.status == "active")
+                .values(**values)
+            )
+            await session.commit()
+
+    client.portal.call(change)  # type: ignore[union-attr]
+
+
+def test_an_expired_profile_is_no_profile(make_client: AppFactory) -> None:
+    from finagent.models import utcnow
+
+    client = make_client()
+    alice = login(client, "alice")
+    thread, _ = run_questionnaire(client, alice, WORDS)
+    assert client.get("/api/advisory/profile", headers=alice).json()["profile"]["risk_class"] == "C3"
+    _set_profile(client, "cust-001", expires_at=utcnow() - timedelta(days=1))
+    assert client.get("/api/advisory/profile", headers=alice).json() == {"profile": None}
+    _, refused = say(client, alice, "invest 1000 in the money market fund", thread)
+    assert refused["status"] == "blocked" and "risk questionnaire" in refused["content"]
+
+
+def test_a_changed_situation_withdraws_the_profile(make_client: AppFactory) -> None:
+    client = make_client()
+    alice = login(client, "alice")
+    thread, _ = run_questionnaire(client, alice, WORDS)
+    _, restart = say(client, alice, "my financial situation has changed", thread)
+    assert "no longer applies" in restart["content"] and "Question 1 of 11" in restart["content"]
+    assert client.get("/api/advisory/profile", headers=alice).json() == {"profile": None}
+    entries = client.get("/api/audit?limit=1000", headers=login(client, "ana")).json()
+    assert any(e["kind"] == "profile.withdrawn" for e in entries)
