@@ -54,9 +54,11 @@ TEXT: dict[str, dict[str, str]] = {
         "基金持续费用合计每年{charges}%。",
     },
     "how_to_invest": {
-        "en": 'To invest, say for example "invest 10,000 in the {portfolio}". The suitability report '
-        "explains the recommendation: {report}.",
-        "zh": '如需投资，请说例如"投资10000到{portfolio}"。适当性报告说明了推荐理由：{report}。',
+        "en": 'To invest, tell me the amount and the portfolio, as in "invest (amount) in the '
+        '{portfolio}". The suitability report below explains why this fits your profile, with the '
+        "costs and risks.",
+        "zh": '如需投资，请告诉我金额和组合，例如"投资（金额）到{portfolio}"。'
+        "下方的适当性报告说明了该组合为何适合您，以及费用和风险。",
     },
     "which_product": {
         "en": "Which fund or portfolio would you like? For your profile {cls}: {options}.",

@@ -118,7 +118,6 @@ async def recommend(
             "how_to_invest",
             language,
             portfolio=product_name(products[portfolio.portfolio_id], language),
-            report=link,
         ),
     ]
     return {

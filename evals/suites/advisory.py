@@ -28,6 +28,7 @@ from typing import Any
 
 from agents.advisory.grounding import grounded_sentences, ungrounded
 from agents.advisory.orders import _legs
+from agents.advisory.phrases import phrase
 from agents.advisory.prompts import EXPLAIN_SYSTEM
 from agents.advisory.proposal import allowed_numbers, proposal_text, shelf
 from agents.advisory.words import order_amounts, products_named, vulnerability_signals, without_names
@@ -132,7 +133,19 @@ async def _explain(ctx: SuiteContext, portfolio: Any, cls: str, language: str) -
 def _advice(ctx: SuiteContext, case: dict[str, Any], engine: PolicyEngine, cls: str) -> dict[str, Any]:
     portfolio = allocate(cls, engine)  # type: ignore[arg-type]
     language = case["language"]
-    prose = proposal_text(portfolio, shelf(engine), language)
+    products = shelf(engine)
+    name = (
+        products[portfolio.portfolio_id].name_zh
+        if language == "zh"
+        else products[portfolio.portfolio_id].name
+    )
+    # The reply as the agent writes it: the proposal and the invitation to order (the model's
+    # explanation goes between them when --llm is on).
+    prose = (
+        proposal_text(portfolio, products, language)
+        + "\n\n"
+        + phrase("how_to_invest", language, portfolio=name)
+    )
     allowed = allowed_numbers(portfolio)
     dropped = 0
     if ctx.options.get("llm"):

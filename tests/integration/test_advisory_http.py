@@ -4,8 +4,6 @@ order refused, and the insistent client's order held for approval."""
 
 from __future__ import annotations
 
-import re
-
 import httpx
 import pytest
 
@@ -53,8 +51,7 @@ def test_advisory_journey_on_the_real_model(live_server: str) -> None:
     allowed |= number_forms(
         [d["answer"] for d in profile["score"]["drivers"]]
     )  # quoted answers ("3-7 years")
-    allowed |= {"10.000"}  # the example order in the reply ("invest 10,000 in ...")
-    prose = re.sub(r"/api/advisory/reports/\w+", "", advice["content"])
+    prose = advice["content"]
     assert [n for n in numbers_in(prose) if n not in allowed] == [], prose
     assert "Past performance is not a reliable guide" in advice["content"]
 

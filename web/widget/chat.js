@@ -277,7 +277,15 @@ export class ChatWidget {
   async reconcile(final) {
     if (this.threadId) {
       const restored = await this.restoreThread({ quiet: true });
-      if (restored) return;
+      if (restored) {
+        // Answer buttons and the proposal's charts come with the live message only, not the stored one.
+        const stored = this.messages.find((m) => m.id === final.id);
+        if (stored && (final.choices?.length || final.advice)) {
+          Object.assign(stored, { choices: final.choices, advice: final.advice });
+          this.renderMessages();
+        }
+        return;
+      }
     }
     this.messages.push(final);
     this.renderMessages();
