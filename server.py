@@ -22,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.exceptions import HTTPException
 
+from app.advisory_api import router as advisory_router
 from app.api import queue
 from app.api.middleware import BodyLimit, security_headers
 from app.api.routes import router
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
     app = FastAPI(title="finagent", version="0.1.0", lifespan=lifespan)
     app.include_router(router)
     app.include_router(queue.router)
+    app.include_router(advisory_router)
     # Innermost, so that a 413 still passes through CORS and gets the security headers.
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     if settings.widget_allowed_origins:  # bank pages on other origins that embed the widget

@@ -3,7 +3,8 @@
 An embedding nearest-neighbour classifier over labelled examples decides without an LLM call when it
 is confident; otherwise the model picks from the same closed set of intents with JSON-schema output.
 Sentence embeddings place "how do I block a card?" next to "block my card", so a deterministic
-speech-act check has the last word between asking about an action and asking for it.
+speech-act check has the last word between asking about an action and asking for it, and a
+first-person check between asking for advice and asking about the rules.
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ from agents.state import AgentName
 if TYPE_CHECKING:
     from agents.catalogue import Catalogue, TopicClassifier
 
-Intent = Literal["question", "block_card", "transfer", "handoff", "greeting"]
+Intent = Literal["question", "block_card", "transfer", "handoff", "greeting", "advice", "invest"]
 AGENTS: tuple[AgentName, ...] = get_args(AgentName)
 INTENTS_FILE = Path(__file__).with_name("intents.yaml")
 
 Embed = Callable[[Sequence[str]], np.ndarray]  # returns L2-normalised rows
-ACTION_INTENTS = ("block_card", "transfer")
+ACTION_INTENTS = ("block_card", "transfer", "invest")
 
 _ASKS_HOW = re.compile(
     r"^\s*(how|what|when|where|why|which|who|is|are|does|do i|do you|can i|could i|should i|may i|am i|"
@@ -52,6 +53,11 @@ _A_PERSON = re.compile(
 )
 
 
+# Advice is personal: "which fund should I buy" asks for it, "which funds can a cautious investor buy"
+# asks how the rules work (a question for the knowledge base).
+_FIRST_PERSON = re.compile(r"\b(i|i'm|i've|i'd|me|my|mine|we|our|us)\b|我", re.IGNORECASE)
+
+
 def asks_how(text: str) -> bool:
     """True for a question about how something works, not a request to do it now."""
     return bool(_ASKS_HOW.search(text)) and not _ASKS_FOR.search(text)
@@ -63,14 +69,16 @@ class Route:
     agent: AgentName
     action: str | None
     confidence: float
-    by: Literal["embedding", "llm"]
+    by: Literal["embedding", "llm", "dialogue"]  # dialogue: continues the advisory questionnaire
     topic: str | None = None  # the catalogue's intent (agents/catalogue.yaml), when a classifier is set
     topic_margin: float = 0.0
 
 
 ROUTE_SYSTEM = """Classify the bank customer's message into one intent:
 question (asks how something works or for information), block_card (wants a card blocked now),
-transfer (wants to send money now), handoff (wants a human), greeting (hello/thanks)."""
+transfer (wants to send money now), handoff (wants a human), greeting (hello/thanks),
+advice (wants investment advice, a portfolio proposal, their risk profile or questionnaire, rebalancing),
+invest (wants to buy a fund or portfolio now)."""
 
 
 class IntentChoice(BaseModel):
@@ -172,13 +180,15 @@ class EmbeddingRouter:
         return dataclasses.replace(route, topic=topic.intent, topic_margin=round(topic.margin, 3))
 
     def route_for(
-        self, intent: Intent, confidence: float, by: Literal["embedding", "llm"], text: str = ""
+        self, intent: Intent, confidence: float, by: Literal["embedding", "llm", "dialogue"], text: str = ""
     ) -> Route:
         """The route for an intent, after the speech-act checks: asking how an action works is a question,
         and so is a question that asks for no person ("how do I apply for a loan?" is not a hand-off)."""
         if intent in ACTION_INTENTS and asks_how(text):
             intent = "question"
         if intent == "handoff" and text and asks_how(text) and not _A_PERSON.search(text):
+            intent = "question"
+        if intent == "advice" and by != "dialogue" and text and not _FIRST_PERSON.search(text):
             intent = "question"
         spec = self.intents[intent]
         return Route(intent=intent, agent=spec.agent, action=spec.action, confidence=confidence, by=by)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal, TypedDict
 
 # The agents the main graph can hand a turn to; each is a package under agents/ with a subgraph.
-AgentName = Literal["service"]
+AgentName = Literal["service", "advisory"]
 
 
 class ConversationState(TypedDict, total=False):
@@ -33,6 +33,8 @@ class ConversationState(TypedDict, total=False):
     streamed: str
     citations: list[dict[str, str]]
     product_types: list[str]  # of the documents the reply cites: the compliance step adds disclosures
+    choices: list[dict[str, str]]  # answer buttons for a questionnaire question (label, value)
+    advice: dict[str, Any] | None  # the allocation tool's figures the widget draws (advisory replies)
     status: str
     notice: str  # why a reply was replaced or degraded, for the audit trail
     # The action under way, if any.

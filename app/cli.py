@@ -172,7 +172,7 @@ def migrate() -> None:
 
 
 def _register_domains() -> None:
-    from app import eval_cli, policy_cli, queue_cli, retention_cli
+    from app import advisory_cli, eval_cli, policy_cli, queue_cli, retention_cli
     from finagent import llm_cli
     from knowledge import cli as kb_cli
 
@@ -182,6 +182,7 @@ def _register_domains() -> None:
     retention_cli.register(app)
     queue_cli.register(app, bench_app)
     eval_cli.register(app)
+    advisory_cli.register(app)
 
 
 _register_domains()

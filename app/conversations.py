@@ -159,7 +159,9 @@ async def store_outcome(rt: AppRuntime, thread_id: str, values: dict[str, Any]) 
         )
         await session.commit()
         action = await session.get(Action, action_id) if action_id else None
-        return message_public(msg, action)
+        # Answer buttons and the allocation tool's figures for the widget's charts (advisory replies).
+        extras = {"choices": values.get("choices") or [], "advice": values.get("advice")}
+        return message_public(msg, action) | extras
 
 
 async def _run(rt: AppRuntime, run_id: str, graph_input: Any, thread_id: str) -> AsyncIterator[Event]:

@@ -259,3 +259,59 @@ class LoginCounter(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[float] = mapped_column(Float, index=True)
     locked_until: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class RiskProfile(Base):
+    """A customer's investor profile: the questionnaire in progress, or its scored result. One row per
+    attempt; a completed row is the profile of record until it expires, the customer retakes the
+    questionnaire, or says their situation changed (status "withdrawn")."""
+
+    __tablename__ = "risk_profiles"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    # in_progress | active | superseded | withdrawn | abandoned
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    questionnaire_version: Mapped[str] = mapped_column(String(32))
+    policy_version: Mapped[str] = mapped_column(Text, default="")  # the engine's version: packs and hash
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)  # question id -> option id
+    current_question: Mapped[str | None] = mapped_column(String(64), nullable=True)  # asked, not answered
+    language: Mapped[str] = mapped_column(String(2), default="en")  # the questionnaire's language
+    risk_class: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    score: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # points, caps, drivers
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class Holding(Base):
+    """The demo holdings ledger: one row per executed order leg (a fund bought, or sold by a
+    rebalance). A position is the sum of its rows; `action_id` + `product_id` is unique, so a retried
+    execution cannot book a leg twice."""
+
+    __tablename__ = "holdings"
+    __table_args__ = (UniqueConstraint("action_id", "product_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    product_id: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))  # EUR; negative for a sale
+    portfolio_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    action_id: Mapped[str] = mapped_column(ForeignKey("actions.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SuitabilityReport(Base):
+    """The suitability report of one recommendation or order, as the customer reads it (HTML), with
+    what the audit needs: questionnaire version, market-data snapshot and policy version."""
+
+    __tablename__ = "suitability_reports"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    thread_id: Mapped[str] = mapped_column(ForeignKey("threads.id"), index=True)
+    action_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("risk_profiles.id"))
+    questionnaire_version: Mapped[str] = mapped_column(String(32))
+    market_data_snapshot: Mapped[str] = mapped_column(String(200))
+    policy_version: Mapped[str] = mapped_column(Text)
+    content: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the tool's numbers and the reasons
+    html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -22,9 +22,10 @@ from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
+from agents.advisory import build_advisory_graph, continues_advisory, stays_in_questionnaire
 from agents.compliance import review
 from agents.deps import Deps
-from agents.router import ROUTE_SYSTEM, IntentChoice
+from agents.router import ROUTE_SYSTEM, IntentChoice, Route
 from agents.service import build_service_graph
 from agents.state import AgentName, ConversationState
 from finagent.language import detect_language
@@ -33,12 +34,19 @@ from graphs.approval import await_approval, confirm, execute, rejected
 
 # Each agent's subgraph, by the name the router gives. A new agent adds one line here and its name to
 # agents.state.AgentName; the intents file says which intents it takes.
-AGENT_GRAPHS: dict[AgentName, Any] = {"service": build_service_graph}
+AGENT_GRAPHS: dict[AgentName, Any] = {"service": build_service_graph, "advisory": build_advisory_graph}
 
 
 async def route(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, Any]:
     deps, text = runtime.context, state["user_message"]
-    chosen = await asyncio.to_thread(deps.router.classify, text)
+    chosen: Route | None
+    follow_up = await continues_advisory(deps, state)  # e.g. an answer to the questionnaire's question
+    if follow_up == "continues":
+        chosen = deps.router.route_for("advice", 1.0, "dialogue", text)
+    else:
+        chosen = await asyncio.to_thread(deps.router.classify, text)
+    if stays_in_questionnaire(follow_up, chosen.intent if chosen else None, text):
+        chosen = deps.router.route_for("advice", 0.0, "dialogue", text)  # the question is asked again
     if chosen is None:
         try:
             pick = await deps.llm.structured(
@@ -59,6 +67,8 @@ async def route(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, A
         "result": None,
         "citations": [],
         "product_types": [],
+        "choices": [],
+        "advice": None,
         "streamed": "",
         "notice": "",
     }

@@ -7,8 +7,9 @@ Unknown fields are refused so a typo in a threshold name cannot silently fall ba
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -192,6 +193,15 @@ class SufficientFundsRule(AmountRule):
     kind: Literal["sufficient_funds"]
 
 
+class VulnerableClientRule(RuleBase):
+    """An order from a client with a vulnerability signal (age, "can't afford to lose") goes to a person."""
+
+    kind: Literal["vulnerable_client"]
+    actions: list[str] = Field(min_length=1)
+    signals_arg: str = "vulnerability_signals"
+    approvers: int = Field(default=1, ge=1, le=4)
+
+
 class KycGateRule(RuleBase):
     kind: Literal["kyc_gate"]
     statuses: list[Literal["verified", "pending", "expired", "failed"]] = Field(min_length=1)
@@ -202,57 +212,167 @@ class KycGateRule(RuleBase):
 class Product(_Strict):
     id: str
     name: str
+    name_zh: str = ""
     rating: ProductRating
     product_type: str
     complex: bool = False
+    aliases: list[str] = Field(default_factory=list, description="what customers call it, any language")
+    asset_class: str = Field(default="", description="an AllocationRule asset id; empty for portfolios")
+    ongoing_charges_pct: float = Field(default=0.0, ge=0, description="per year")
+    entry_charge_pct: float = Field(default=0.0, ge=0)
+    kid: str = Field(default="", description="knowledge-base document id of its key-information document")
 
 
 class SuitabilityRule(RuleBase):
     kind: Literal["suitability"]
     max_rating: dict[RiskClass, ProductRating]
     products: list[Product] = Field(min_length=1)
+    insistent_max_gap: int = Field(
+        default=0, ge=0, le=4, description="rating steps above the profile an insistent client may buy"
+    )
+    insistent_approvers: int = Field(default=1, ge=1, le=4)
+    insistent_customer_text: CustomerText | None = Field(
+        default=None, description="what an insistent client is told: the warning and the review"
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> SuitabilityRule:
         missing = sorted({"C1", "C2", "C3", "C4", "C5"} - set(self.max_rating))
         if missing:
             raise ValueError(f"max_rating lacks {missing}")
+        if self.insistent_max_gap and self.insistent_customer_text is None:
+            raise ValueError("insistent_customer_text (en, zh) is required when insistent_max_gap > 0")
         return self
+
+
+ProfileSection = Literal[
+    "knowledge_experience",
+    "financial_situation",
+    "objectives_horizon",
+    "risk_tolerance",
+    "capacity_for_loss",
+    "sustainability",
+]
+PROFILE_SECTIONS: tuple[ProfileSection, ...] = get_args(ProfileSection)
+
+
+def _regexes(patterns: list[str]) -> list[str]:
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"bad regex {pattern!r}: {exc}") from exc
+    return patterns
 
 
 class QuestionOption(_Strict):
     id: str
     label: str
+    label_zh: str = Field(min_length=1)
     points: int = Field(ge=0)
+    matches: list[str] = Field(
+        default_factory=list, description="regexes over the customer's free text (any language)"
+    )
+    cap: RiskClass | None = Field(default=None, description="knock-out: the class can be no higher")
+    signals: list[Literal["vulnerable"]] = Field(default_factory=list)
+
+    @field_validator("matches")
+    @classmethod
+    def _valid_matches(cls, value: list[str]) -> list[str]:
+        return _regexes(value)
+
+
+class NumericBand(_Strict):
+    below: float | None = Field(description="upper bound, exclusive; null for the last band")
+    option: str
+
+
+class NumericAnswer(_Strict):
+    """A number in free text ("about 5 years", "我82岁") picks the option whose band holds it."""
+
+    pattern: str = Field(description="regex with one group: the number")
+    bands: list[NumericBand] = Field(min_length=2)
+
+    @field_validator("pattern")
+    @classmethod
+    def _valid_pattern(cls, value: str) -> str:
+        return _regexes([value])[0]
 
 
 class Question(_Strict):
-    id: str
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    section: ProfileSection
     text: str
+    text_zh: str = Field(min_length=1)
     options: list[QuestionOption] = Field(min_length=2)
+    numeric: NumericAnswer | None = None
+
+    @model_validator(mode="after")
+    def _options(self) -> Question:
+        ids = [o.id for o in self.options]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"question {self.id}: duplicate option ids")
+        if self.numeric and any(b.option not in ids for b in self.numeric.bands):
+            raise ValueError(f"question {self.id}: a numeric band names an unknown option")
+        return self
 
 
 class QuestionnaireRule(RuleBase):
     kind: Literal["risk_questionnaire"]
+    questionnaire_version: str = Field(min_length=1, description="stored with every profile it scores")
+    valid_days: int = Field(gt=0, description="a profile expires this many days after it was completed")
     questions: list[Question] = Field(min_length=1)
     bands: dict[RiskClass, int] = Field(description="minimum total points for each class")
+
+    @model_validator(mode="after")
+    def _covers_assessment(self) -> QuestionnaireRule:
+        missing = [s for s in PROFILE_SECTIONS if s not in {q.section for q in self.questions}]
+        if missing:
+            raise ValueError(f"the questionnaire asks nothing about {missing}")
+        ids = [q.id for q in self.questions]
+        if len(set(ids)) != len(ids):
+            raise ValueError("duplicate question ids")
+        return self
 
 
 class AssetClass(_Strict):
     id: str
     name: str
+    name_zh: str = Field(min_length=1)
     product_id: str
-    expected_return: float
-    volatility: float = Field(gt=0)
+    series: dict[str, float] = Field(min_length=1, description="market-data series and their weights (sum 1)")
+    equity_share: float = Field(ge=0, le=1, description="counts towards the class's equity cap")
+
+    @model_validator(mode="after")
+    def _weights(self) -> AssetClass:
+        if abs(sum(self.series.values()) - 1) > 1e-9 or min(self.series.values()) < 0:
+            raise ValueError(f"asset {self.id}: series weights must be >= 0 and sum to 1")
+        return self
+
+
+class ClassLimits(_Strict):
+    max_volatility: float = Field(gt=0, le=1, description="annualised standard deviation of returns")
+    max_cvar: float = Field(gt=0, le=1, description="monthly CVaR at cvar_level, as a share of the value")
+    max_equity: float = Field(ge=0, le=1)
 
 
 class AllocationRule(RuleBase):
     kind: Literal["allocation"]
+    cvar_level: float = Field(default=0.95, gt=0.5, lt=1)
     assets: list[AssetClass] = Field(min_length=2)
-    correlations: list[list[float]]
-    max_volatility: dict[RiskClass, float]
-    max_weight: dict[ProductRating, float]
+    class_limits: dict[RiskClass, ClassLimits]
+    max_weight: dict[ProductRating, float] = Field(description="concentration limit per product, by rating")
+    rebalance_band: float = Field(
+        default=0.05, gt=0, lt=1, description="a product's weight may drift this far from target"
+    )
     disclosures: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _complete(self) -> AllocationRule:
+        missing = sorted({"C1", "C2", "C3", "C4", "C5"} - set(self.class_limits))
+        if missing:
+            raise ValueError(f"class_limits lacks {missing}")
+        return self
 
 
 # --- credit ------------------------------------------------------------------------------------
@@ -337,6 +457,7 @@ Rule = Annotated[
     | ActionCatalogueRule
     | SufficientFundsRule
     | KycGateRule
+    | VulnerableClientRule
     | SuitabilityRule
     | QuestionnaireRule
     | AllocationRule

@@ -20,7 +20,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from finagent import audit
-from finagent.models import Account, Action, Card, Customer, Execution, Payee, Transfer, utcnow
+from finagent.models import (
+    Account,
+    Action,
+    Card,
+    Customer,
+    Execution,
+    Holding,
+    Payee,
+    RiskProfile,
+    Transfer,
+    utcnow,
+)
 from finagent.telemetry import tool_entry
 from policies.actions import ActionRequest, CustomerContext, PastTransfer
 from policies.verdict import CustomerText, Decision, Verdict
@@ -64,10 +75,27 @@ class CustomerSnapshot:
     cards: list[Card]
 
 
+def _aware(at: datetime, like: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=like.tzinfo)  # SQLite returns naive UTC
+
+
+async def current_profile(session: AsyncSession, customer_id: str, now: datetime) -> RiskProfile | None:
+    """The customer's investor profile of record: completed, not withdrawn or superseded, not expired."""
+    rows = (
+        await session.scalars(
+            select(RiskProfile)
+            .where(RiskProfile.customer_id == customer_id, RiskProfile.status == "active")
+            .order_by(RiskProfile.id.desc())
+        )
+    ).all()
+    return next((r for r in rows if r.expires_at is not None and _aware(r.expires_at, now) > now), None)
+
+
 async def load_snapshot(session: AsyncSession, customer_id: str, now: datetime) -> CustomerSnapshot:
     customer = await session.get(Customer, customer_id)
     if customer is None:
         raise ActionFailed(f"unknown customer {customer_id}")
+    profile = await current_profile(session, customer_id, now)
     since = now - timedelta(days=HISTORY_DAYS)
     transfers = (
         await session.scalars(
@@ -82,13 +110,14 @@ async def load_snapshot(session: AsyncSession, customer_id: str, now: datetime) 
             name=customer.name,
             country=customer.country,
             kyc_status=customer.kyc_status,  # type: ignore[arg-type]
-            risk_profile=customer.risk_profile,  # type: ignore[arg-type]
+            # Only a current questionnaire result counts: an expired or withdrawn profile is none.
+            risk_profile=profile.risk_class if profile is not None else None,  # type: ignore[arg-type]
             account_opened=customer.account_opened,
             last_activity=customer.last_activity,
         ),
         history=[
             PastTransfer(
-                at=t.at if t.at.tzinfo else t.at.replace(tzinfo=now.tzinfo),
+                at=_aware(t.at, now),
                 amount=t.amount,
                 currency=t.currency,
                 direction=t.direction,  # type: ignore[arg-type]
@@ -177,7 +206,77 @@ async def _transfer(session: AsyncSession, action: Action) -> dict[str, Any]:
     }
 
 
-EXECUTORS = {"block_card": _block_card, "transfer": _transfer}
+async def positions(session: AsyncSession, customer_id: str) -> dict[str, Decimal]:
+    """Invested amount per product (EUR, at cost), from the holdings ledger."""
+    rows = (await session.scalars(select(Holding).where(Holding.customer_id == customer_id))).all()
+    held: dict[str, Decimal] = {}
+    for row in rows:
+        held[row.product_id] = held.get(row.product_id, Decimal(0)) + row.amount
+    return {k: v for k, v in held.items() if v != 0}
+
+
+def _legs(action: Action) -> list[tuple[str, Decimal]]:
+    return [(str(leg["product_id"]), Decimal(str(leg["amount"]))) for leg in action.args.get("legs") or []]
+
+
+async def _buy_product(session: AsyncSession, action: Action) -> dict[str, Any]:
+    """Debit the paying account and book each leg (one fund, or a model portfolio's funds)."""
+    account = await session.get(Account, action.args["account_id"], with_for_update=True)
+    if account is None or account.customer_id != action.customer_id:
+        raise ActionFailed("account not found", customer=_NOT_FOUND)
+    amount = Decimal(str(action.args["amount"]))
+    legs = _legs(action)
+    if not legs or sum(a for _, a in legs) != amount:
+        raise ActionFailed("order legs do not add up to the amount")
+    if account.balance < amount:
+        raise ActionFailed("insufficient funds", customer=_NO_FUNDS)
+    account.balance -= amount
+    session.add(
+        Transfer(
+            customer_id=action.customer_id,
+            account_id=account.id,
+            direction="out",
+            amount=amount,
+            currency=account.currency,
+            counterparty="Lakeshore securities account",
+            counterparty_country="DE",
+            at=utcnow(),
+            action_id=action.id,
+        )
+    )
+    for product_id, leg in legs:
+        session.add(Holding(customer_id=action.customer_id, product_id=product_id, amount=leg,
+                            portfolio_id=action.args.get("portfolio_id"), action_id=action.id))  # fmt: skip
+    return {
+        "product_id": action.args["product_id"],
+        "amount": str(amount),
+        "currency": account.currency,
+        "legs": [{"product_id": p, "amount": str(a)} for p, a in legs],
+        "new_balance": str(account.balance),
+    }
+
+
+async def _rebalance(session: AsyncSession, action: Action) -> dict[str, Any]:
+    """Switch between funds: sales and purchases net to zero; a sale never exceeds the position."""
+    legs = _legs(action)
+    if not legs or sum(a for _, a in legs) != 0:
+        raise ActionFailed("rebalancing legs do not net to zero")
+    held = await positions(session, action.customer_id)
+    for product_id, leg in legs:
+        if leg < 0 and held.get(product_id, Decimal(0)) + leg < 0:
+            raise ActionFailed(f"sale of {product_id} exceeds the position")
+    for product_id, leg in legs:
+        session.add(Holding(customer_id=action.customer_id, product_id=product_id, amount=leg,
+                            portfolio_id=action.args.get("portfolio_id"), action_id=action.id))  # fmt: skip
+    return {"legs": [{"product_id": p, "amount": str(a)} for p, a in legs]}
+
+
+EXECUTORS = {
+    "block_card": _block_card,
+    "transfer": _transfer,
+    "buy_product": _buy_product,
+    "rebalance_portfolio": _rebalance,
+}
 
 
 async def _recheck(session: AsyncSession, engine: PolicyEngine, action: Action, actor: str) -> None:

@@ -33,6 +33,7 @@ from policies.schema import (
     QuestionnaireRule,
     SufficientFundsRule,
     SuitabilityRule,
+    VulnerableClientRule,
     WatchlistRule,
 )
 from policies.verdict import CustomerText, Decision, Reason, Verdict
@@ -45,6 +46,13 @@ _ORDER = {Decision.ALLOW: 0, Decision.REQUIRE_APPROVAL: 1, Decision.BLOCK: 2}
 
 # The engine's own refusal, for arguments no pack can judge; every other reason's text is in the packs.
 _UNCHECKABLE = CustomerText(en="We couldn't process this request as given.", zh="无法按所给信息办理该请求。")
+
+
+def _positive(value: Any) -> bool:
+    try:
+        return Decimal(str(value)) > 0
+    except (InvalidOperation, ValueError):
+        return True  # judged as a purchase: an unreadable leg is never waved through
 
 
 def invalid_arguments(action: str, errors: list[str]) -> Reason:
@@ -84,9 +92,14 @@ class PolicyEngine:
         out = _Outcome(reasons=[])
         self._catalogue(request, out)
         self._kyc(request, out)
-        handler = {"transfer": self._transfer, "buy_product": self._buy_product}.get(request.action)
+        handler = {
+            "transfer": self._transfer,
+            "buy_product": self._buy_product,
+            "rebalance_portfolio": self._buy_product,
+        }.get(request.action)
         if handler is not None:
             handler(request, out)
+        self._vulnerable(request, out)
         self._thresholds(request, out)
         self._funds(request, out)
         decision = max((r.decision for r in out.reasons), key=_ORDER.__getitem__, default=Decision.ALLOW)
@@ -160,29 +173,53 @@ class PolicyEngine:
                 text = rule.customer_text if match.decision == Decision.BLOCK else rule.review_customer_text
                 out.add(item.model_copy(update={"decision": match.decision, "customer_text": text}))
 
+    def _bought(self, request: ActionRequest) -> list[str]:
+        """The products an order buys: the one named, or a rebalance's purchase legs."""
+        if request.action == "rebalance_portfolio":
+            legs = request.args.get("legs") or []
+            return [str(leg.get("product_id", "")) for leg in legs if _positive(leg.get("amount"))]
+        return [str(request.args.get("product_id") or request.args.get("product_name") or "")]
+
     def _buy_product(self, request: ActionRequest, out: _Outcome) -> None:
         for rule in self.policies.of_kind(SuitabilityRule):
-            wanted = str(request.args.get("product_id") or request.args.get("product_name") or "")
-            product = next(
-                (p for p in rule.products if wanted.casefold() in {p.id.casefold(), p.name.casefold()}), None
-            )
-            if product is None:
-                out.add(invalid_arguments(request.action, [f"unknown product {wanted!r}"]))
-                continue
-            profile = request.customer.risk_profile
-            if profile is None:
-                for q in self.policies.of_kind(QuestionnaireRule):
-                    out.add(reason(q, self._rule(q), {"product_id": product.id, "risk_profile": None}))
-                continue
-            allowed = rule.max_rating[profile]
-            if product.rating > allowed:
-                evidence = {
-                    "risk_profile": profile,
-                    "max_rating": allowed,
-                    "product_id": product.id,
-                    "rating": product.rating,
-                }
-                out.add(reason(rule, self._rule(rule), evidence))
+            for wanted in self._bought(request):
+                self._suitable(rule, wanted, request, out)
+
+    def _suitable(self, rule: SuitabilityRule, wanted: str, request: ActionRequest, out: _Outcome) -> None:
+        product = next(
+            (p for p in rule.products if wanted.casefold() in {p.id.casefold(), p.name.casefold()}), None
+        )
+        if product is None:
+            out.add(invalid_arguments(request.action, [f"unknown product {wanted!r}"]))
+            return
+        profile = request.customer.risk_profile
+        if profile is None:
+            for q in self.policies.of_kind(QuestionnaireRule):
+                out.add(reason(q, self._rule(q), {"product_id": product.id, "risk_profile": None}))
+            return
+        allowed = rule.max_rating[profile]
+        if product.rating <= allowed:
+            return
+        evidence = {"risk_profile": profile, "max_rating": allowed, "product_id": product.id,
+                    "rating": product.rating}  # fmt: skip
+        item = reason(rule, self._rule(rule), evidence)
+        gap = int(product.rating[1]) - int(allowed[1])
+        insists = request.args.get("insistent") is True and rule.insistent_customer_text is not None
+        if insists and gap <= rule.insistent_max_gap and not product.complex:
+            # The warning was given and recorded; a person decides (the customer confirms first).
+            item = item.model_copy(update={
+                "decision": Decision.REQUIRE_APPROVAL, "reason_code": "INSISTENT_CLIENT",
+                "customer_text": rule.insistent_customer_text,
+                "evidence": evidence | {"insistent": True, "gap": gap}})  # fmt: skip
+            out.add(item, rule.insistent_approvers)
+        else:
+            out.add(item)
+
+    def _vulnerable(self, request: ActionRequest, out: _Outcome) -> None:
+        for rule in self.policies.of_kind(VulnerableClientRule):
+            signals = request.args.get(rule.signals_arg) or []
+            if request.action in rule.actions and signals:
+                out.add(reason(rule, self._rule(rule), {"signals": list(signals)}), rule.approvers)
 
     def _amounts(self, kind: type[A], request: ActionRequest, out: _Outcome) -> Iterator[tuple[A, Decimal]]:
         """The rules of this kind for this action, each with the amount it reads from the arguments;

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from policies.schema import Product, QuestionnaireRule, RiskClass, SuitabilityRule
 from policies.verdict import Decision, Verdict
 from tools.policy_engine import PolicyEngine
+from tools.profiling import score_profile
 from tools.screening import reason
 
 
@@ -59,24 +60,8 @@ class QuestionnaireResult(BaseModel):
 
 
 def score_questionnaire(answers: dict[str, str], engine: PolicyEngine) -> QuestionnaireResult:
-    """Answers map question id -> option id; every question must be answered exactly once."""
-    rule = engine.policies.of_kind(QuestionnaireRule)[0]
-    questions = {q.id: q for q in rule.questions}
-    unknown = sorted(set(answers) - set(questions))
-    missing = sorted(set(questions) - set(answers))
-    if unknown or missing:
-        raise ValueError(f"questionnaire answers: unknown {unknown}, missing {missing}")
-    points = 0
-    for qid, option_id in answers.items():
-        option = next((o for o in questions[qid].options if o.id == option_id), None)
-        if option is None:
-            raise ValueError(f"question {qid!r} has no option {option_id!r}")
-        points += option.points
-    profile: RiskClass = "C1"
-    for cls, minimum in sorted(rule.bands.items(), key=lambda kv: kv[1]):
-        if points >= minimum:
-            profile = cls
-    max_points = sum(max(o.points for o in q.options) for q in rule.questions)
-    return QuestionnaireResult(
-        risk_profile=profile, points=points, max_points=max_points, policy_version=engine.version
-    )
+    """Answers map question id -> option id; every question must be answered exactly once. The class
+    includes the knock-outs (tools.profiling.score_profile has the drivers)."""
+    score = score_profile(answers, engine)
+    return QuestionnaireResult(risk_profile=score.risk_class, points=score.points,
+                               max_points=score.max_points, policy_version=engine.version)  # fmt: skip

@@ -8,4 +8,5 @@ SUITES: dict[str, str] = {
     "approval-gating": "evals.suites.approval_gating",
     "redteam": "evals.suites.redteam",
     "conversations": "evals.suites.conversations",
+    "advisory": "evals.suites.advisory",
 }

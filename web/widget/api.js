@@ -67,6 +67,18 @@ export class ApiClient {
     return response.json();
   }
 
+  /** A text resource (an HTML report), with the session's token. */
+  async text(path) {
+    let response;
+    try {
+      response = await fetch(this.url(path), { headers: this.headers({ Accept: "text/html" }) });
+    } catch {
+      throw new ApiError(NETWORK_MESSAGE);
+    }
+    if (!response.ok) throw await errorFrom(response);
+    return response.text();
+  }
+
   get(path, opts) {
     return this.request("GET", path, undefined, opts);
   }

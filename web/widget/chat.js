@@ -190,11 +190,29 @@ export class ChatWidget {
         showAction: Boolean(m.action) && lastIndexOfAction.get(m.action.action_id) === i,
         onDecide: (action, confirm) => this.decide(action, confirm),
         onEscalate: i === this.messages.length - 1 ? () => this.send(ESCALATION_TEXT) : null,
+        onChoice: i === this.messages.length - 1 ? (text) => this.send(text) : null,
+        openReport: (url, download) => this.openReport(url, download),
         contact: this.config.contact,
       }),
     );
     list.replaceChildren(...(views.length ? views : [this.emptyState()]));
     this.scrollToEnd();
+  }
+
+  /** The suitability report is behind the session token: fetched, then shown or saved from a blob. */
+  async openReport(url, download) {
+    try {
+      const html = await this.api.text(url.replace(/^\//, ""));
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(new Blob([html], { type: "text/html" }));
+      if (download) link.download = "suitability-report.html";
+      else link.target = "_blank";
+      link.rel = "noopener";
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    } catch (err) {
+      this.setBanner(`We could not open the report. ${err.message || ""}`);
+    }
   }
 
   emptyState() {
@@ -259,7 +277,15 @@ export class ChatWidget {
   async reconcile(final) {
     if (this.threadId) {
       const restored = await this.restoreThread({ quiet: true });
-      if (restored) return;
+      if (restored) {
+        // Answer buttons and the proposal's charts come with the live message only, not the stored one.
+        const stored = this.messages.find((m) => m.id === final.id);
+        if (stored && (final.choices?.length || final.advice)) {
+          Object.assign(stored, { choices: final.choices, advice: final.advice });
+          this.renderMessages();
+        }
+        return;
+      }
     }
     this.messages.push(final);
     this.renderMessages();

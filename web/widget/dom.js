@@ -75,8 +75,13 @@ export function displayPairs(obj, { skipEmpty = false, currency = null } = {}) {
   const cur = (obj && typeof obj.currency === "string" && obj.currency) || currency;
   return Object.entries(obj || {})
     .filter(([k, v]) => !(cur && k === "currency" && v === cur))
-    .filter(([, v]) => !(skipEmpty && (v === null || v === undefined || v === "")))
+    .filter(([, v]) => !(skipEmpty && (v === null || v === undefined || v === "" || (Array.isArray(v) && v.length === 0))))
     .map(([k, v]) => {
+      // An order's legs ([{product_id, amount}]) read as "EGBF EUR 3,000.00; BIF EUR 7,000.00".
+      if (Array.isArray(v) && v.length && v.every((x) => x && typeof x === "object" && "product_id" in x && "amount" in x)) {
+        const money = (a) => Number(a).toLocaleString("en-GB", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+        return [k, v.map((x) => `${x.product_id} ${cur ? `${cur} ` : ""}${money(x.amount)}`).join("; ")];
+      }
       if (/iban/i.test(k) && typeof v === "string") return [k, v.replace(/\s+/g, "").replace(/(.{4})(?=.)/g, "$1 ")];
       const text = formatValue(k, v);
       const isMoney = MONEY_KEYS.test(k) && /^-?\d+(\.\d+)?$/.test(String(v));

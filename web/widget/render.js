@@ -1,4 +1,5 @@
 // Rendering of conversation messages, citations, status chips and action cards for the widget.
+import { adviceView, choiceButtons } from "./advice.js";
 import { formatTime, h, keyValueList, labelFor } from "./dom.js";
 
 const ACTION_LABELS = {
@@ -8,6 +9,8 @@ const ACTION_LABELS = {
   raise_limit: "Limit change",
   card_limit: "Limit change",
   investment_proposal: "Investment proposal",
+  buy_product: "Investment order",
+  rebalance_portfolio: "Rebalancing",
   loan_prequalification: "Loan pre-qualification",
 };
 
@@ -176,6 +179,8 @@ export function messageView(message, opts = {}) {
     message.content ? h("div", { class: "fa-bubble" }, message.content) : null,
     chip ? h("div", { class: "fa-chips" }, chip) : null,
     isUser ? null : citationList(message.citations),
+    isUser ? null : adviceView(message.advice, opts.openReport),
+    isUser ? null : choiceButtons(message.choices, opts.onChoice),
     message.action && opts.showAction ? actionCard(message.action, opts.onDecide) : null,
     escalate,
     message.created_at ? h("time", { class: "fa-time", datetime: message.created_at }, formatTime(message.created_at)) : null,

@@ -47,7 +47,7 @@ def test_the_vocabulary_holds_every_type_the_policy_pack_discloses_for() -> None
 
 def test_every_shipped_document_states_its_product_type_version_and_audience() -> None:
     docs = _shipped()
-    assert len(docs) == 88
+    assert len(docs) == 89
     unstated = [
         d.source for d in docs if not {"product_type", "version", "audience"} <= d.meta.model_fields_set
     ]
@@ -59,6 +59,7 @@ def test_every_shipped_document_states_its_product_type_version_and_audience() -
     assert types["personal-loan"] == types["loan-early-repayment"] == "loan"
     assert types["credit-card-gold"] == "credit_card" and types["card-lost-stolen"] == "card"
     assert types["overdraft"] == "overdraft"  # credit on a current account, not the personal loan
+    assert types["model-portfolios"] == "portfolio"
 
 
 def test_translations_have_the_type_of_their_original() -> None:

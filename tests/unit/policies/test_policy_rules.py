@@ -99,6 +99,26 @@ ACTION_CASES: dict[str, tuple[Case, Case]] = {
         lambda: action("buy_product", {"product_id": "LMMF", "amount": 1_000}, risk_profile=None),
         lambda: action("buy_product", {"product_id": "LMMF", "amount": 1_000}, risk_profile="C1"),
     ),
+    "APR-VUL-01": (
+        lambda: action(
+            "buy_product",
+            {"product_id": "LMMF", "amount": 1_000, "vulnerability_signals": ["age"]},
+            risk_profile="C1",
+        ),
+        lambda: action(
+            "buy_product",
+            {"product_id": "LMMF", "amount": 1_000, "vulnerability_signals": []},
+            risk_profile="C1",
+        ),
+    ),
+    "APR-FND-02": (
+        lambda: action("buy_product", {"product_id": "LMMF", "amount": 800.01}, risk_profile="C1").model_copy(
+            update={"available_balance": 800}
+        ),
+        lambda: action("buy_product", {"product_id": "LMMF", "amount": 800}, risk_profile="C1").model_copy(
+            update={"available_balance": 800}
+        ),
+    ),
     "APR-FND-01": (
         lambda: transfer(800.01, known=["Landlord GmbH"]).model_copy(update={"available_balance": 800}),
         lambda: transfer(800, known=["Landlord GmbH"]).model_copy(update={"available_balance": 800}),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from policies.schema import AllocationRule, QuestionnaireRule
 from policies.verdict import Decision
 from tools.allocation import allocate
 from tools.credit import CreditApplication, assess_credit
@@ -71,29 +72,58 @@ def test_missing_attributes_are_refused(engine: PolicyEngine) -> None:
 
 
 @pytest.mark.parametrize("profile", ["C1", "C2", "C3", "C4", "C5"])
-def test_allocation_respects_budget_and_suitability(engine: PolicyEngine, profile: str) -> None:
+def test_allocation_respects_the_class_limits(engine: PolicyEngine, profile: str) -> None:
     portfolio = allocate(profile, engine)  # type: ignore[arg-type]
-    budget = {"C1": 0.01, "C2": 0.04, "C3": 0.07, "C4": 0.12, "C5": 0.16}[profile]
-    assert sum(h.weight for h in portfolio.holdings) == pytest.approx(1.0, abs=1e-3)
-    assert portfolio.volatility <= budget + 1e-3
+    rule = engine.policies.of_kind(AllocationRule)[0]
+    limits = rule.class_limits[profile]  # type: ignore[index]
+    assert sum(h.weight for h in portfolio.holdings) == pytest.approx(1.0, abs=1e-4)
+    # The backtest's own figures, recomputed here, are within the class's budgets.
+    assert portfolio.volatility <= limits.max_volatility + 1e-3
+    assert portfolio.cvar <= limits.max_cvar + 1e-3
+    assert portfolio.equity_share <= limits.max_equity + 1e-3
     for holding in portfolio.holdings:
         assert check_suitability(profile, holding.product_id, engine).verdict.decision == Decision.ALLOW  # type: ignore[arg-type]
+        assert holding.weight <= rule.max_weight[holding.rating] + 1e-4  # type: ignore[index]
     assert any("not a promise" in d for d in portfolio.disclosures)
+    assert portfolio.market_data_snapshot.startswith("arch-data:")
 
 
-def test_riskier_profiles_get_higher_expected_return(engine: PolicyEngine) -> None:
-    returns = [allocate(p, engine).expected_return for p in ("C1", "C2", "C3", "C4", "C5")]
-    assert returns == sorted(returns) and returns[0] < returns[-1]
+def test_riskier_profiles_take_more_risk(engine: PolicyEngine) -> None:
+    vols = [allocate(p, engine).volatility for p in ("C1", "C2", "C3", "C4", "C5")]  # type: ignore[arg-type]
+    assert vols == sorted(vols) and vols[0] < vols[-1]
 
 
-def test_questionnaire_bands(engine: PolicyEngine) -> None:
-    ids = ["horizon", "drawdown", "experience", "share_of_wealth", "income_stability", "goal"]
+def test_backtest_figures_match_a_recomputation(engine: PolicyEngine) -> None:
+    """The reported drawdown and volatility are the backtest's, recomputed from the shipped data."""
+    import numpy as np
+
+    from tools.allocation import asset_returns
+    from tools.market_data import load_market_data
+
+    portfolio = allocate("C3", engine)
+    rule = engine.policies.of_kind(AllocationRule)[0]
+    returns = asset_returns(rule, load_market_data())
+    by_product = {a.product_id: a.id for a in rule.assets}
+    weights = {by_product[h.product_id]: h.weight for h in portfolio.holdings}
+    monthly = sum(returns[a] * w for a, w in weights.items())
+    values = np.cumprod(np.concatenate([[1.0], 1 + monthly.to_numpy()]))
+    drawdown = float(np.max(1 - values / np.maximum.accumulate(values)))
+    assert portfolio.max_drawdown == pytest.approx(drawdown, abs=1e-4)
+    assert portfolio.volatility == pytest.approx(float(monthly.std() * np.sqrt(12)), abs=1e-4)
+
+
+def test_questionnaire_bands_and_knock_outs(engine: PolicyEngine) -> None:
+    ids = [q.id for q in engine.policies.of_kind(QuestionnaireRule)[0].questions]
+    best = {
+        q.id: max(q.options, key=lambda o: o.points).id
+        for q in engine.policies.of_kind(QuestionnaireRule)[0].questions
+    }
     assert score_questionnaire(dict.fromkeys(ids, "a"), engine).risk_profile == "C1"
-    assert score_questionnaire(dict.fromkeys(ids, "d"), engine).risk_profile == "C5"
-    assert (
-        score_questionnaire(dict.fromkeys(ids, "b") | {"horizon": "d", "goal": "a"}, engine).risk_profile
-        == "C2"
-    )
+    assert score_questionnaire(best, engine).risk_profile == "C5"
+    # A horizon under a year caps even the best answers at C1; so does no capacity for loss.
+    assert score_questionnaire(best | {"horizon": "a"}, engine).risk_profile == "C1"
+    assert score_questionnaire(best | {"loss_capacity": "a"}, engine).risk_profile == "C1"
+    assert score_questionnaire(best | {"understanding": "a"}, engine).risk_profile == "C2"
 
 
 def test_questionnaire_refuses_incomplete_answers(engine: PolicyEngine) -> None:
