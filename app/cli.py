@@ -86,6 +86,14 @@ def bench_policy(out: Annotated[Path, typer.Option()]) -> None:
     policy.main(out, get_settings())
 
 
+@bench_app.command("monitor")
+def bench_monitor(out: Annotated[Path, typer.Option()]) -> None:
+    """Stream monitoring: enqueue-to-alert p99, throughput with 1 and 2 workers, a worker killed mid-run."""
+    from bench import monitor
+
+    monitor.main(out, get_settings())
+
+
 risk_app = typer.Typer(
     no_args_is_help=True, help="Credit scorecards: train on any portfolio, check fairness."
 )
@@ -184,13 +192,14 @@ def migrate() -> None:
 
 
 def _register_domains() -> None:
-    from app import policy_cli
+    from app import monitor_cli, policy_cli
     from finagent import llm_cli
     from knowledge import cli as kb_cli
 
     llm_cli.register(app)
     kb_cli.register(app)
     policy_cli.register(app)
+    monitor_cli.register(app)
 
 
 _register_domains()

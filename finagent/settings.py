@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     seed_demo_data: bool = True
 
     redis_url: str | None = None
+    # Transaction monitoring (`finagent monitor`): the Redis stream and its consumer group.
+    monitor_stream: str = "finagent:transactions"
+    monitor_group: str = "screening"
 
     @field_validator("widget_allowed_origins")
     @classmethod
