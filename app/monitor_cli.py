@@ -159,3 +159,43 @@ def replay_file(
         )
 
     asyncio.run(main())
+
+
+@monitor_app.command("network")
+def network(
+    stream: StreamOpt = None,
+    redis_url: RedisOpt = None,
+    window_days: Annotated[
+        float, typer.Option(min=0.01, help="the sliding window, in days of transfer time")
+    ] = 10,
+    every: Annotated[float, typer.Option(min=0, help="seconds between passes (0: one pass, then exit)")] = 0,
+) -> None:
+    """Network analytics over the stream's last window: cycles and repeated pairs become alerts, each
+    with its subgraph. A periodic job beside the workers (docs/monitoring.md says why)."""
+    import dataclasses
+
+    from app.network_job import TUNED, run_once
+    from finagent.db import make_engine, make_sessionmaker
+    from finagent.settings import get_settings
+    from finagent.streams import RedisTransactionStream
+
+    settings = get_settings()
+    config = dataclasses.replace(TUNED, window_days=window_days)
+
+    async def main() -> None:
+        transport = RedisTransactionStream.from_url(
+            _redis_url(redis_url), stream or settings.monitor_stream, settings.monitor_group
+        )
+        engine = make_engine(settings.database)
+        try:
+            while True:
+                found, created = await run_once(transport, make_sessionmaker(engine), config)
+                typer.echo(f"window of {window_days:g} days: {found} detections, {created} new alerts")
+                if not every:
+                    break
+                await asyncio.sleep(every)
+        finally:
+            await transport.close()
+            await engine.dispose()
+
+    asyncio.run(main())

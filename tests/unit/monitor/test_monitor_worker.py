@@ -174,3 +174,27 @@ def test_metrics_export_the_streams_lag_throughput_and_alerts(make_client, setti
     assert "finagent_monitor_lag 7.0" in body
     assert "finagent_monitor_transactions_total 5.0" in body
     assert "finagent_monitor_alerts_total 2.0" in body
+
+
+async def test_the_network_job_alerts_on_a_cycle_once_with_its_subgraph(
+    stream: RedisTransactionStream, engine: AsyncEngine
+) -> None:
+    from app.network_job import run_once
+
+    sessions = make_sessionmaker(engine)
+    ring = [
+        LedgerTransfer(f"r{i}", f"R{i}", f"R{(i + 1) % 3}", 900.0 - i, 30 * DAY + i * 3600) for i in range(3)
+    ]
+    await replay(stream, [*transfers(60), *ring], rate=0)
+    assert await run_once(stream, sessions) == (1, 1)
+    assert await run_once(stream, sessions) == (1, 0)  # the same window again: nothing new
+    async with sessions() as s:
+        alert = (await s.execute(select(AmlAlert).where(AmlAlert.source == "network"))).scalar_one()
+    graph = alert.evidence["subgraph"]
+    assert alert.rules_hit == ["NET-CYCLE"] and graph["nodes"] == ["R0", "R1", "R2"]
+    assert [(e["from"], e["to"], e["amount"]) for e in graph["edges"]] == [
+        ("R0", "R1", 900.0),
+        ("R1", "R2", 899.0),
+        ("R2", "R0", 898.0),
+    ]
+    assert graph["edges"][0]["date"] == "1970-01-31"
