@@ -19,6 +19,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.exceptions import RedisError
 from sqlalchemy import text
 from starlette.exceptions import HTTPException
 
@@ -33,8 +34,9 @@ from app.queue_sweep import sweep_forever
 from app.runtime import open_runtime
 from finagent.auth import session_secret
 from finagent.login_throttle import LoginThrottle
-from finagent.metrics import HTTP_LATENCY
+from finagent.metrics import HTTP_LATENCY, STREAM_BACKLOG
 from finagent.settings import Settings, get_settings
+from finagent.streams import RedisTransactionStream
 from finagent.telemetry import configure_tracing
 from finagent.work_queue import ItemNotFound, QueueConflict, QueueForbidden
 
@@ -45,6 +47,22 @@ log = logging.getLogger("finagent.server")
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+async def refresh_stream_backlog(app: FastAPI, settings: Settings) -> None:
+    """Read the monitoring stream's lag and counters for this scrape (only when REDIS_URL is set)."""
+    if not settings.redis_url:
+        return
+    if getattr(app.state, "transaction_stream", None) is None:
+        app.state.transaction_stream = RedisTransactionStream.from_url(
+            settings.redis_url, settings.monitor_stream, settings.monitor_group
+        )
+    try:
+        STREAM_BACKLOG.backlog = await asyncio.wait_for(app.state.transaction_stream.backlog(), timeout=1.0)
+        STREAM_BACKLOG.up = True
+    except (TimeoutError, RedisError) as exc:
+        log.warning("monitoring stream unreadable for /metrics: %s", exc)
+        STREAM_BACKLOG.up = False
 
 
 def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> FastAPI:
@@ -77,6 +95,8 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
         finally:
             if tracing is not None:
                 tracing.shutdown()  # flush the spans still in the batch
+            if getattr(app.state, "transaction_stream", None) is not None:
+                await app.state.transaction_stream.close()
 
     app = FastAPI(title="finagent", version="0.1.0", lifespan=lifespan)
     app.include_router(router)
@@ -180,6 +200,7 @@ def create_app(settings: Settings | None = None, **runtime_overrides: Any) -> Fa
     @app.get("/metrics")
     async def metrics(request: Request) -> Response:
         await refresh_queue_gauges(request.app.state.runtime.sessions)
+        await refresh_stream_backlog(app, settings)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/")

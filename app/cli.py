@@ -74,6 +74,14 @@ def bench_telemetry(out: Annotated[Path, typer.Option()]) -> None:
     typer.echo(json.dumps(telemetry.main(out), indent=2))
 
 
+@bench_app.command("monitor")
+def bench_monitor(out: Annotated[Path, typer.Option()]) -> None:
+    """Stream monitoring: enqueue-to-alert p99, throughput with 1 and 2 workers, a worker killed mid-run."""
+    from bench import monitor
+
+    monitor.main(out, get_settings())
+
+
 risk_app = typer.Typer(
     no_args_is_help=True, help="Credit scorecards: train on any portfolio, check fairness."
 )
@@ -172,7 +180,7 @@ def migrate() -> None:
 
 
 def _register_domains() -> None:
-    from app import advisory_cli, eval_cli, policy_cli, queue_cli, retention_cli
+    from app import advisory_cli, eval_cli, monitor_cli, policy_cli, queue_cli, retention_cli
     from finagent import llm_cli
     from knowledge import cli as kb_cli
 
@@ -183,6 +191,7 @@ def _register_domains() -> None:
     queue_cli.register(app, bench_app)
     eval_cli.register(app)
     advisory_cli.register(app)
+    monitor_cli.register(app)
 
 
 _register_domains()

@@ -315,3 +315,23 @@ class SuitabilityReport(Base):
     content: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the tool's numbers and the reasons
     html: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AmlAlert(Base):
+    """One alert per screened transaction (the unique tx_id makes a redelivered transaction a no-op),
+    written by the monitoring workers (`finagent monitor run`) and the network job."""
+
+    __tablename__ = "aml_alerts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tx_id: Mapped[str] = mapped_column(String(128), unique=True)
+    source: Mapped[str] = mapped_column(String(16), default="stream")  # stream | network
+    account: Mapped[str] = mapped_column(String(64), index=True)  # the paying account
+    counterparty: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    occurred_at: Mapped[datetime] = mapped_column()  # the transfer's own time
+    score: Mapped[float] = mapped_column(Float, index=True)
+    rules_hit: Mapped[list[Any]] = mapped_column(default=list)
+    evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | closed | escalated
+    enqueued_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

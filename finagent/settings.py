@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     )
 
     redis_url: str | None = None
+    # Transaction monitoring (`finagent monitor`): the Redis stream and its consumer group.
+    monitor_stream: str = "finagent:transactions"
+    monitor_group: str = "screening"
 
     # Observability (docs/observability.md). Tracing is off unless OTLP_ENDPOINT is set.
     otlp_endpoint: str | None = Field(
