@@ -168,14 +168,23 @@ async def _block_card(session: AsyncSession, action: Action) -> dict[str, Any]:
     return {"card_id": card.id, "last4": card.last4, "previous_status": previous, "status": "blocked"}
 
 
-async def _transfer(session: AsyncSession, action: Action) -> dict[str, Any]:
+async def _paying_account(session: AsyncSession, action: Action) -> tuple[Account, Decimal]:
+    """The action's own account, locked, and the amount it pays."""
     account = await session.get(Account, action.args["account_id"], with_for_update=True)
     if account is None or account.customer_id != action.customer_id:
         raise ActionFailed("account not found", customer=_NOT_FOUND)
-    amount = Decimal(str(action.args["amount"]))
+    return account, Decimal(str(action.args["amount"]))
+
+
+def _debit(account: Account, amount: Decimal) -> None:
     if account.balance < amount:
         raise ActionFailed("insufficient funds", customer=_NO_FUNDS)
     account.balance -= amount
+
+
+async def _transfer(session: AsyncSession, action: Action) -> dict[str, Any]:
+    account, amount = await _paying_account(session, action)
+    _debit(account, amount)
     session.add(
         Transfer(
             customer_id=action.customer_id,
@@ -221,16 +230,11 @@ def _legs(action: Action) -> list[tuple[str, Decimal]]:
 
 async def _buy_product(session: AsyncSession, action: Action) -> dict[str, Any]:
     """Debit the paying account and book each leg (one fund, or a model portfolio's funds)."""
-    account = await session.get(Account, action.args["account_id"], with_for_update=True)
-    if account is None or account.customer_id != action.customer_id:
-        raise ActionFailed("account not found", customer=_NOT_FOUND)
-    amount = Decimal(str(action.args["amount"]))
+    account, amount = await _paying_account(session, action)
     legs = _legs(action)
     if not legs or sum(a for _, a in legs) != amount:
         raise ActionFailed("order legs do not add up to the amount")
-    if account.balance < amount:
-        raise ActionFailed("insufficient funds", customer=_NO_FUNDS)
-    account.balance -= amount
+    _debit(account, amount)
     session.add(
         Transfer(
             customer_id=action.customer_id,
