@@ -5,9 +5,16 @@ from __future__ import annotations
 
 import re
 
+# One or more yes cues, with courtesies around them ("yes, go ahead", "ok do it", "please do, thanks"):
+# nothing else may follow, so "yes but make it 300" is a new message, and a courtesy alone is no yes.
+_YES_CUE = (
+    r"(?:yes|y|yep|yeah|yup|confirm(?:ed)?|i confirm|ok|okay|sure|go ahead|go for it|do it|please do|"
+    r"correct|that'?s (?:right|correct)|proceed|send it)"
+)
+_COURTESY = r"(?:please|pls|thanks|thank you)"
 _YES = re.compile(
-    r"^\s*(?:yes|y|yep|yeah|yes please|confirm(?:ed)?|ok|okay|sure|go ahead|do it|please do|correct|"
-    r"是|是的|对|确认|好|好的|可以)\s*[.!。！]?\s*$",
+    rf"^\s*(?:{_COURTESY}[\s,.!]+)*{_YES_CUE}(?:[\s,.!]+(?:{_YES_CUE}|{_COURTESY}))*[\s,.!]*$|"
+    r"^\s*(?:是|是的|对|确认|好|好的|可以|没问题|继续)(?:[，,。！!\s]*(?:是的|确认|好的|可以|谢谢|继续))*[。！!\s]*$",
     re.IGNORECASE,
 )
 # A cancellation cue, optionally after a hesitation ("actually no, cancel that"), followed by nothing

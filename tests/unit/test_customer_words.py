@@ -112,3 +112,13 @@ def test_a_typed_answer_sets_the_language_of_the_outcome(make_client: AppFactory
     assert proposal["content"].startswith("请确认")
     _, reply = say(client, alice, "Actually no, cancel that", thread_id=proposal["thread_id"])
     assert reply["content"] == "Cancelled. Nothing was changed."
+
+
+def test_yes_go_ahead_confirms_a_card_block(make_client: AppFactory) -> None:
+    """Found by the conversations eval on the real model: "yes go ahead" was read as a new message."""
+    client = make_client({"card_type": "debit", "reason": "lost"})
+    alice = login(client, "alice")
+    _, first = say(client, alice, "block my debit card")
+    assert first["status"] == "confirm"
+    _, done = say(client, alice, "yes, go ahead", thread_id=first["thread_id"])
+    assert done["status"] == "executed" and done["action"]["status"] == "executed"
