@@ -73,7 +73,7 @@ class Run:
         finally:
             await stream.close()
 
-    def start_worker(self, name: str) -> subprocess.Popen[str]:
+    def start_worker(self, name: str, *, until_idle: bool = True) -> subprocess.Popen[str]:
         cmd = [
             sys.executable,
             "-m",
@@ -84,11 +84,10 @@ class Run:
             self.stream,
             "--consumer",
             name,
-            "--until-idle",
             "--simulated-amounts",
             "--claim-idle-ms",
             "2000",
-        ]
+        ] + (["--until-idle"] if until_idle else [])
         proc = subprocess.Popen(cmd, env=self.env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
         self.workers.append(proc)
         return proc
@@ -100,6 +99,19 @@ class Run:
             if proc.returncode == 0:
                 reports.append(json.loads(out.strip().splitlines()[-1]))
         return reports
+
+    async def drained(self) -> None:
+        """Wait until every transfer was delivered and acknowledged (at most ten minutes)."""
+        stream = self.transport()
+        try:
+            async with asyncio.timeout(600):
+                while True:
+                    backlog = await stream.backlog()
+                    if backlog.lag == 0 and backlog.pending == 0:
+                        return
+                    await asyncio.sleep(0.1)
+        finally:
+            await stream.close()
 
     def alerts(self) -> tuple[int, set[str]]:
         with sqlite3.connect(self.data_dir / "finagent.db") as db:
@@ -153,9 +165,13 @@ async def latency(
         stream = run.transport()
         await stream.ensure_group()
         await stream.close()
-        run.start_worker("w0")
+        # Not --until-idle: a worker that starts before the first transfer would find the stream empty
+        # and stop. It runs until the stream is drained, then gets SIGTERM and prints its report.
+        worker = run.start_worker("w0", until_idle=False)
         await asyncio.sleep(3.0)  # the worker's imports and first read
         sent_rate = await run.fill(transfers, rate)
+        await run.drained()
+        worker.send_signal(signal.SIGTERM)
         [report] = run.wait()
         return {
             "rate_target": rate,
