@@ -25,6 +25,7 @@ from langgraph.runtime import Runtime
 from agents.advisory import build_advisory_graph, continues_advisory, stays_in_questionnaire
 from agents.compliance import review
 from agents.deps import Deps
+from agents.own_words import own_words
 from agents.router import ROUTE_SYSTEM, IntentChoice, Route
 from agents.service import build_service_graph
 from agents.state import AgentName, ConversationState
@@ -39,20 +40,25 @@ AGENT_GRAPHS: dict[AgentName, Any] = {"service": build_service_graph, "advisory"
 
 async def route(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, Any]:
     deps, text = runtime.context, state["user_message"]
+    own = own_words(text)  # what a pasted email or quotation asks for is not the customer's request
     chosen: Route | None
     follow_up = await continues_advisory(deps, state)  # e.g. an answer to the questionnaire's question
     if follow_up == "continues":
         chosen = deps.router.route_for("advice", 1.0, "dialogue", text)
     else:
-        chosen = await asyncio.to_thread(deps.router.classify, text)
+        chosen = (
+            await asyncio.to_thread(deps.router.classify, own)
+            if own
+            else deps.router.route_for("question", 1.0, "embedding", text)  # only a quotation: asks nothing
+        )
     if stays_in_questionnaire(follow_up, chosen.intent if chosen else None, text):
         chosen = deps.router.route_for("advice", 0.0, "dialogue", text)  # the question is asked again
     if chosen is None:
         try:
             pick = await deps.llm.structured(
-                [{"role": "system", "content": ROUTE_SYSTEM}, {"role": "user", "content": text}], IntentChoice
+                [{"role": "system", "content": ROUTE_SYSTEM}, {"role": "user", "content": own}], IntentChoice
             )
-            chosen = deps.router.route_for(pick.intent, 0.0, "llm", text)
+            chosen = deps.router.route_for(pick.intent, 0.0, "llm", own)
         except LLMError:
             chosen = deps.router.route_for("question", 0.0, "llm")  # the safe default: no side effects
     return {

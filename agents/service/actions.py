@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from agents.deps import Deps
 from agents.language import say
+from agents.own_words import own_words
 from agents.proposals import record_proposal
 from agents.service.prompts import SLOTS_SYSTEM
 from agents.service.schemas import BlockCardSlots, TransferSlots
@@ -177,7 +178,8 @@ def plan_transfer(slots: TransferSlots, snap: CustomerSnapshot, message: str, la
 
 async def propose_action(state: ConversationState, runtime: Runtime[Deps]) -> dict[str, Any]:
     deps, language, intent = runtime.context, state.get("language", "en"), state["intent"]
-    message = state["user_message"]
+    # Slots come from the customer's own words only: never from an email or message they pasted.
+    message = own_words(state["user_message"])
     try:
         slots = await deps.llm.structured(
             [{"role": "system", "content": SLOTS_SYSTEM}, {"role": "user", "content": message}],
