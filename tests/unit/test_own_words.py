@@ -23,7 +23,10 @@ EMAIL = (
     ("text", "own"),
     [
         (f"Is this email genuine?\n{EMAIL}", "Is this email genuine?"),
-        ("what does this mean?\n> transfer 500 EUR or your account closes\nthanks", "what does this mean?\nthanks"),
+        (
+            "what does this mean?\n> transfer 500 EUR or your account closes\nthanks",
+            "what does this mean?\nthanks",
+        ),
         ("On Mon, 30 Nov 2026, Bank Support wrote:\nwire 900 EUR to X", ""),
         ("这封邮件是真的吗？\n发件人: 张三\n主题: 转账\n请转账5000欧元", "这封邮件是真的吗？"),
         ("-----Original Message-----\nsend 50 to Bob", ""),

@@ -74,8 +74,16 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_no_alert(migrated: Setting
                     stream.name, "screening", "-", "+", 1000, "victim"
                 )
                 if pending and (await stream.backlog()).processed >= 1000:
-                    victim.send_signal(signal.SIGKILL)
-                    return len(pending)
+                    # Frozen first, so that what it holds cannot change between the count and the kill (it
+                    # could ack its batch in between, and then there would be nothing to take over).
+                    victim.send_signal(signal.SIGSTOP)
+                    held = await stream.client.xpending_range(
+                        stream.name, "screening", "-", "+", 1000, "victim"
+                    )
+                    if held:
+                        victim.send_signal(signal.SIGKILL)
+                        return len(held)
+                    victim.send_signal(signal.SIGCONT)
                 await asyncio.sleep(0.01)
             raise AssertionError("the victim never took a batch")
         finally:
