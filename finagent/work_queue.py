@@ -83,6 +83,28 @@ async def record_event(
     return row
 
 
+async def _record(
+    session: AsyncSession,
+    item: WorkItem,
+    *,
+    actor: str,
+    event: str,
+    now: datetime,
+    detail: dict[str, Any] | None = None,
+    audit_only: dict[str, Any] | None = None,
+) -> None:
+    """A step in the item's history and the same step, `queue.<event>`, in the audit trail."""
+    detail = detail or {}
+    await record_event(session, item, actor=actor, event=event, now=now, **detail)
+    await audit.record(
+        session,
+        actor=actor,
+        kind=f"queue.{event}",
+        subject=item.subject_id,
+        payload={"item_id": item.id, "kind": item.kind, **detail, **(audit_only or {})},
+    )
+
+
 def actor_of(principal: Principal) -> str:
     return f"{principal.role}:{principal.subject}"
 
@@ -136,13 +158,14 @@ async def enqueue(
     )
     session.add(item)
     await session.flush()
-    await record_event(session, item, actor=actor, event="queued", now=now, role=item.role)
-    await audit.record(
+    await _record(
         session,
+        item,
         actor=actor,
-        kind="queue.queued",
-        subject=subject_id,
-        payload={"item_id": item.id, "kind": kind, "role": item.role, "priority": priority},
+        event="queued",
+        now=now,
+        detail={"role": item.role},
+        audit_only={"priority": priority},
     )
     return item
 
@@ -307,14 +330,7 @@ async def claim(
     await session.refresh(item)
     if won.rowcount != 1:  # type: ignore[attr-defined]
         raise _conflict(item, now)
-    await record_event(session, item, actor=actor_of(principal), event="claimed", now=now)
-    await audit.record(
-        session,
-        actor=actor_of(principal),
-        kind="queue.claimed",
-        subject=item.subject_id,
-        payload={"item_id": item.id, "kind": item.kind},
-    )
+    await _record(session, item, actor=actor_of(principal), event="claimed", now=now)
     return item
 
 
@@ -330,14 +346,7 @@ async def release(session: AsyncSession, principal: Principal, item_id: int, *, 
     await session.refresh(item)
     if won.rowcount != 1:  # type: ignore[attr-defined]
         raise _conflict(item, now, releasing=True)
-    await record_event(session, item, actor=actor_of(principal), event="released", now=now)
-    await audit.record(
-        session,
-        actor=actor_of(principal),
-        kind="queue.released",
-        subject=item.subject_id,
-        payload={"item_id": item.id, "kind": item.kind},
-    )
+    await _record(session, item, actor=actor_of(principal), event="released", now=now)
     return item
 
 
@@ -370,14 +379,13 @@ async def reassign(
         .values(claimed_by=target.subject, claimed_at=now, claim_expires_at=now + ttl, updated_at=now)
     )
     await session.refresh(item)
-    detail = {"from": previous, "to": target.subject, "note": note}
-    await record_event(session, item, actor=actor_of(principal), event="reassigned", now=now, **detail)
-    await audit.record(
+    await _record(
         session,
+        item,
         actor=actor_of(principal),
-        kind="queue.reassigned",
-        subject=item.subject_id,
-        payload={"item_id": item.id, "kind": item.kind, **detail},
+        event="reassigned",
+        now=now,
+        detail={"from": previous, "to": target.subject, "note": note},
     )
     return item
 
@@ -445,7 +453,7 @@ async def escalate_overdue(session: AsyncSession, *, now: datetime, limit: int =
     for item in items:
         late = int((now - item.sla_due_at).total_seconds())
         await record_event(session, item, actor="system:sla", event="escalated", now=now, overdue_s=late)
-        await audit.record(
+        await audit.record(  # the audit entry names the deadline, the history how late it was
             session,
             actor="system:sla",
             kind="queue.escalated",
